@@ -1,0 +1,72 @@
+//! `CaculService`, the demo service: the same functions and semantics as the
+//! peer's reference test service, so one client works against both.
+
+use std::time::Duration;
+
+use aduib_core::{ErrorCode, RpcError};
+use futures::stream;
+use serde_json::{Value, json};
+
+use crate::args::{self, Args};
+use crate::registry::HandlerRegistry;
+
+/// The name the demo service registers under.
+pub const CACUL_SERVICE: &str = "CaculService";
+
+/// Upper bound for the demo's sleeps, so a typo cannot park a request for days.
+const MAX_DELAY_MS: u64 = 600_000;
+
+/// Registers `CaculService.{add, mul, echo, countdown, slow, fail}`.
+pub fn register_cacul_service(registry: &mut HandlerRegistry) {
+    registry
+        .unary("CaculService.add", |mut args: Args| async move {
+            let (x, y) = (args.number("x")?, args.number("y")?);
+            args.finish()?;
+            Ok(Value::Number(args::add(&x, &y)?))
+        })
+        .unary("CaculService.mul", |mut args: Args| async move {
+            let (x, y) = (args.number("x")?, args.number("y")?);
+            args.finish()?;
+            Ok(Value::Number(args::mul(&x, &y)?))
+        })
+        .unary("CaculService.echo", |args: Args| async move {
+            Ok(Value::Object(args.into_map()))
+        })
+        .unary("CaculService.slow", |mut args: Args| async move {
+            let x = args.number("x")?;
+            let delay_ms = delay(&mut args, "delay_ms", 500)?;
+            args.finish()?;
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            Ok(json!({ "doubled": args::add(&x, &x)? }))
+        })
+        .unary("CaculService.fail", |args: Args| async move {
+            args.finish()?;
+            Err(RpcError::new(
+                ErrorCode::InternalError,
+                "CaculService.fail always fails: Oops!",
+            ))
+        })
+        .server_stream("CaculService.countdown", |mut args: Args| {
+            let start = args.u64("start")?;
+            let interval = Duration::from_millis(delay(&mut args, "interval_ms", 50)?);
+            args.finish()?;
+            let items = (0..=start).rev();
+            Ok(stream::unfold(items, move |mut items| async move {
+                let n = items.next()?;
+                tokio::time::sleep(interval).await;
+                Some((Ok(json!({ "n": n })), items))
+            }))
+        });
+}
+
+fn delay(args: &mut Args, name: &str, default: u64) -> Result<u64, RpcError> {
+    let ms = args.u64_or(name, default)?;
+    if ms > MAX_DELAY_MS {
+        return Err(RpcError::invalid_params(format!(
+            "{}() argument `{name}` must be at most {MAX_DELAY_MS} ms",
+            args.function()
+        ))
+        .with_field(format!("data.{name}"), "too large"));
+    }
+    Ok(ms)
+}

@@ -1,0 +1,253 @@
+//! From a parsed request to responses: routing, argument binding, QoS timeout,
+//! response metadata. Frontends only frame what this returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aduib_core::{
+    AduibRequest, AduibResponse, ErrorCode, MethodName, ResponseMetadata, RpcError, now_ms,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::{Map, Value, json};
+
+use crate::args::Args;
+use crate::registry::{Handler, HandlerRegistry};
+
+/// The peer caps `qos.timeout_ms` at five minutes; so do we.
+const MAX_QOS_TIMEOUT_MS: i64 = 300_000;
+
+/// Responses of a server stream, ending after the first error.
+pub type ResponseStream = BoxStream<'static, AduibResponse>;
+
+/// Routes requests to the registry. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    registry: Arc<HandlerRegistry>,
+}
+
+impl Dispatcher {
+    pub fn new(registry: HandlerRegistry) -> Self {
+        Dispatcher {
+            registry: Arc::new(registry),
+        }
+    }
+
+    pub fn registry(&self) -> &HandlerRegistry {
+        &self.registry
+    }
+
+    /// Whether `method` names a server-streaming function (the JSON-RPC
+    /// frontend answers such calls with SSE whatever the client asked for).
+    pub fn is_streaming(&self, method: &str) -> bool {
+        self.lookup(method)
+            .is_ok_and(|(_, handler)| handler.is_streaming())
+    }
+
+    /// Runs a unary call. A streaming function called this way is an error
+    /// that tells the caller to stream.
+    pub async fn call(&self, request: AduibRequest) -> AduibResponse {
+        let started = Instant::now();
+        let id = response_id(&request);
+        let outcome = match self.lookup(&request.method) {
+            Err(error) => Err(error),
+            Ok((_, Handler::ServerStream(_))) => Err(RpcError::invalid_params(format!(
+                "{} is a server-streaming method; call it as a stream",
+                request.method
+            ))),
+            Ok((key, Handler::Unary(f))) => {
+                let call = f(Args::new(key, take_data(&request)));
+                match qos_timeout(&request) {
+                    Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                        Err(RpcError::new(
+                            ErrorCode::RpcTimeout,
+                            format!("request exceeded its timeout of {} ms", limit.as_millis()),
+                        ))
+                    }),
+                    None => call.await,
+                }
+            }
+        };
+        finish(id, outcome, started)
+    }
+
+    /// Runs a call as a stream: a streaming function yields one response per
+    /// item, a unary one exactly one response, a failure one error response.
+    pub fn stream(&self, request: AduibRequest) -> ResponseStream {
+        let started = Instant::now();
+        let id = response_id(&request);
+        match self.lookup(&request.method) {
+            Err(error) => stream::once(async move { finish(id, Err(error), started) }).boxed(),
+            Ok((_, Handler::Unary(_))) => {
+                let this = self.clone();
+                stream::once(async move { this.call(request).await }).boxed()
+            }
+            Ok((key, Handler::ServerStream(f))) => match f(Args::new(key, take_data(&request))) {
+                Err(error) => stream::once(async move { finish(id, Err(error), started) }).boxed(),
+                Ok(items) => items
+                    // Stop after the first error: it is the stream's last frame.
+                    .scan(false, |failed, item| {
+                        let emit = (!*failed).then(|| {
+                            *failed = item.is_err();
+                            item
+                        });
+                        async move { emit }
+                    })
+                    .map(move |item| finish(id.clone(), item, started))
+                    .boxed(),
+            },
+        }
+    }
+
+    /// `HealthService.Check`: healthy, naming the asked-for service when given.
+    pub fn health(&self, service: Option<&str>) -> Value {
+        let mut services = Map::new();
+        if let Some(service) = service.filter(|s| !s.is_empty()) {
+            services.insert(service.to_owned(), json!("healthy"));
+        }
+        json!({ "status": "healthy", "services": services })
+    }
+
+    fn lookup(&self, method: &str) -> Result<(String, &Handler), RpcError> {
+        let key = handler_key(method)?;
+        match self.registry.get(&key) {
+            Some(handler) => Ok((key, handler)),
+            None => Err(RpcError::new(
+                ErrorCode::MethodNotFound,
+                format!("no function `{key}` is registered (method {method:?})"),
+            )
+            .with_field("method", "unknown function")),
+        }
+    }
+}
+
+/// `Handler.method` for a canonical name or the legacy `Service.Handler.method`.
+fn handler_key(method: &str) -> Result<String, RpcError> {
+    let parsed = if method.starts_with(aduib_core::method::METHOD_PREFIX) {
+        MethodName::parse(method)
+    } else {
+        MethodName::parse_lenient(method).and_then(|name| {
+            // Only the three-part legacy form is a wire form; `Service.method` is
+            // a CLI shorthand the peer rejects, so we reject it too.
+            if method.matches('.').count() == 2 {
+                Ok(name)
+            } else {
+                MethodName::parse(method)
+            }
+        })
+    };
+    parsed
+        .map(|name| name.handler_key())
+        .map_err(|e| RpcError::new(ErrorCode::MethodNotFound, e.to_string()).with_field("method", e.reason))
+}
+
+fn response_id(request: &AduibRequest) -> String {
+    request
+        .id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+fn take_data(request: &AduibRequest) -> Map<String, Value> {
+    request.data.clone().unwrap_or_default()
+}
+
+fn qos_timeout(request: &AduibRequest) -> Option<Duration> {
+    let ms = request.qos.as_ref()?.timeout_ms?.clamp(1, MAX_QOS_TIMEOUT_MS);
+    Some(Duration::from_millis(u64::try_from(ms).unwrap_or(1)))
+}
+
+fn finish(id: String, outcome: Result<Value, RpcError>, started: Instant) -> AduibResponse {
+    let response = match outcome {
+        Ok(value) => AduibResponse::success(id, value),
+        Err(error) => AduibResponse::failure(id, error),
+    };
+    response.with_metadata(ResponseMetadata {
+        timestamp_ms: now_ms(),
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        server_id: None,
+        server_version: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::register_cacul_service;
+    use aduib_core::ResponseStatus;
+
+    fn dispatcher() -> Dispatcher {
+        let mut registry = HandlerRegistry::new();
+        register_cacul_service(&mut registry);
+        Dispatcher::new(registry)
+    }
+
+    fn request(method: &str, data: Value) -> AduibRequest {
+        AduibRequest::new("t", method, data.as_object().cloned().unwrap())
+    }
+
+    #[tokio::test]
+    async fn routes_canonical_and_legacy_names() {
+        let d = dispatcher();
+        for method in [
+            "rpc.v2/CaculService/CaculService.add",
+            "rpc.v2/AnyInstanceName/CaculService.add",
+            "CaculService.CaculService.add",
+        ] {
+            let resp = d.call(request(method, json!({"x": 1, "y": 2}))).await;
+            assert_eq!(resp.result, Some(json!(3)), "{method}");
+        }
+        let resp = d.call(request("CaculService.add", json!({"x": 1, "y": 2}))).await;
+        assert_eq!(resp.error.unwrap().code, 4001);
+    }
+
+    #[tokio::test]
+    async fn unknown_function_is_method_not_found() {
+        let resp = dispatcher()
+            .call(request("rpc.v2/CaculService/CaculService.nope", json!({})))
+            .await;
+        assert_eq!(resp.status, ResponseStatus::Error);
+        assert_eq!(resp.error.unwrap().code, 4001);
+    }
+
+    #[tokio::test]
+    async fn qos_timeout_is_enforced() {
+        let mut req = request(
+            "rpc.v2/CaculService/CaculService.slow",
+            json!({"x": 1, "delay_ms": 2000}),
+        );
+        req.qos = Some(aduib_core::QosConfig {
+            timeout_ms: Some(20),
+            ..Default::default()
+        });
+        let resp = dispatcher().call(req).await;
+        assert_eq!(resp.error.unwrap().code, 5003);
+    }
+
+    #[tokio::test]
+    async fn a_stream_yields_every_item_and_a_unary_one_item() {
+        let d = dispatcher();
+        let items: Vec<_> = d
+            .stream(request(
+                "rpc.v2/CaculService/CaculService.countdown",
+                json!({"start": 2, "interval_ms": 0}),
+            ))
+            .map(|r| r.result.unwrap())
+            .collect()
+            .await;
+        assert_eq!(items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
+        let one: Vec<_> = d
+            .stream(request("rpc.v2/CaculService/CaculService.add", json!({"x": 1, "y": 1})))
+            .collect()
+            .await;
+        assert_eq!(one.len(), 1);
+        let bad: Vec<_> = d
+            .stream(request(
+                "rpc.v2/CaculService/CaculService.countdown",
+                json!({"start": "x"}),
+            ))
+            .collect()
+            .await;
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].error.as_ref().unwrap().code, 2001);
+    }
+}

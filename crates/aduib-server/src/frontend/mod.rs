@@ -1,0 +1,69 @@
+//! The HTTP frontends. Each turns its framing into dispatcher calls and back.
+
+pub mod jsonrpc;
+pub mod rest;
+
+use std::time::Duration;
+
+use aduib_core::{ErrorCode, RpcError};
+use axum::body::Body;
+use http::HeaderMap;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::Value;
+
+use crate::dispatch::Dispatcher;
+
+/// What every frontend handler shares.
+#[derive(Debug, Clone)]
+pub struct FrontendState {
+    pub dispatcher: Dispatcher,
+    pub body_limit: usize,
+    pub keep_alive: Duration,
+}
+
+/// Reads a JSON body within the size limit. Each way a body can be unusable
+/// becomes its own Aduib error: too large (2004), not UTF-8 or not JSON (1003).
+pub async fn read_json_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Value, RpcError> {
+    let too_large = || {
+        RpcError::new(
+            ErrorCode::RequestTooLarge,
+            format!("request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => {
+            return Err(RpcError::new(
+                ErrorCode::ProtocolError,
+                format!("could not read the request body: {e}"),
+            ));
+        }
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        RpcError::new(
+            ErrorCode::SerializationError,
+            format!(
+                "request body is not valid UTF-8 (first bad byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    serde_json::from_str(text).map_err(|e| {
+        RpcError::new(
+            ErrorCode::SerializationError,
+            format!("request body is not valid JSON: {e}"),
+        )
+    })
+}

@@ -1,0 +1,106 @@
+//! The handler registry: every frontend dispatches into this one table.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use aduib_core::RpcError;
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, Stream, StreamExt};
+use serde_json::Value;
+
+use crate::args::Args;
+
+/// The items of a server stream, as a handler yields them.
+pub type ValueStream = BoxStream<'static, Result<Value, RpcError>>;
+
+type UnaryFn = dyn Fn(Args) -> BoxFuture<'static, Result<Value, RpcError>> + Send + Sync;
+type StreamFn = dyn Fn(Args) -> Result<ValueStream, RpcError> + Send + Sync;
+
+/// One registered function, unary or server-streaming.
+#[derive(Clone)]
+pub enum Handler {
+    Unary(Arc<UnaryFn>),
+    ServerStream(Arc<StreamFn>),
+}
+
+impl Handler {
+    pub fn is_streaming(&self) -> bool {
+        matches!(self, Handler::ServerStream(_))
+    }
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Handler::Unary(_) => "Handler::Unary",
+            Handler::ServerStream(_) => "Handler::ServerStream",
+        })
+    }
+}
+
+/// Functions keyed by `Handler.method`, the part of a method name after the
+/// service segment (`rpc.v2/<service>/<Handler>.<method>`).
+#[derive(Debug, Clone, Default)]
+pub struct HandlerRegistry {
+    handlers: HashMap<String, Handler>,
+}
+
+impl HandlerRegistry {
+    pub fn new() -> Self {
+        HandlerRegistry::default()
+    }
+
+    /// Registers a unary function under `key` (`"CaculService.add"`).
+    pub fn unary<F, Fut>(&mut self, key: impl Into<String>, f: F) -> &mut Self
+    where
+        F: Fn(Args) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
+    {
+        let f = Arc::new(move |args: Args| -> BoxFuture<'static, _> { Box::pin(f(args)) });
+        self.handlers.insert(key.into(), Handler::Unary(f));
+        self
+    }
+
+    /// Registers a server-streaming function under `key`. The function checks its
+    /// arguments up front, so a bad call fails before any item is sent.
+    pub fn server_stream<F, S>(&mut self, key: impl Into<String>, f: F) -> &mut Self
+    where
+        F: Fn(Args) -> Result<S, RpcError> + Send + Sync + 'static,
+        S: Stream<Item = Result<Value, RpcError>> + Send + 'static,
+    {
+        let f = Arc::new(move |args: Args| f(args).map(StreamExt::boxed));
+        self.handlers.insert(key.into(), Handler::ServerStream(f));
+        self
+    }
+
+    /// Adds every function of `other`.
+    pub fn merge(&mut self, other: HandlerRegistry) -> &mut Self {
+        self.handlers.extend(other.handlers);
+        self
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Handler> {
+        self.handlers.get(key)
+    }
+
+    /// Registered keys, sorted.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.handlers.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Distinct handler names (`CaculService`), sorted.
+    pub fn services(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .handlers
+            .keys()
+            .filter_map(|key| key.rsplit_once('.').map(|(handler, _)| handler))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}

@@ -1,0 +1,193 @@
+//! Binding the frontends to sockets, and stopping them gracefully.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::dispatch::Dispatcher;
+use crate::frontend::{self, FrontendState};
+use crate::registry::HandlerRegistry;
+
+/// Default request body limit: 16 MiB (larger bodies get error 2004).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// The peer's (sse-starlette's) keep-alive interval.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// A transport the server can host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    JsonRpc,
+    Rest,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::JsonRpc => "jsonrpc",
+            Transport::Rest => "rest",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Silence after which an open stream gets a `: ping` comment.
+    pub keep_alive: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit: DEFAULT_BODY_LIMIT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error("cannot bind {transport} to {addr}: {source}")]
+    Bind {
+        transport: Transport,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+}
+
+/// One bound transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub transport: Transport,
+    pub addr: SocketAddr,
+}
+
+impl Endpoint {
+    /// The base URL clients use (`aduib call --url`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// The embedded server: one handler registry behind every frontend.
+#[derive(Debug, Clone)]
+pub struct Server {
+    state: FrontendState,
+}
+
+impl Server {
+    pub fn new(registry: HandlerRegistry, config: ServerConfig) -> Self {
+        Server {
+            state: FrontendState {
+                dispatcher: Dispatcher::new(registry),
+                body_limit: config.body_limit,
+                keep_alive: config.keep_alive,
+            },
+        }
+    }
+
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.state.dispatcher
+    }
+
+    /// The router of one transport, for embedding or tests.
+    pub fn router(&self, transport: Transport) -> Router {
+        match transport {
+            Transport::JsonRpc => frontend::jsonrpc::router(self.state.clone()),
+            Transport::Rest => frontend::rest::router(self.state.clone()),
+        }
+    }
+
+    /// Binds every `(transport, addr)` pair and starts serving. Binding is all or
+    /// nothing: if one address is taken, none is served.
+    pub async fn start(
+        &self,
+        binds: &[(Transport, SocketAddr)],
+    ) -> Result<RunningServer, ServerError> {
+        let mut listeners = Vec::with_capacity(binds.len());
+        for &(transport, addr) in binds {
+            let listener = TcpListener::bind(addr)
+                .await
+                .and_then(|l| l.local_addr().map(|bound| (l, bound)))
+                .map_err(|source| ServerError::Bind {
+                    transport,
+                    addr,
+                    source,
+                })?;
+            listeners.push((transport, listener));
+        }
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut endpoints = Vec::with_capacity(listeners.len());
+        for (transport, (listener, addr)) in listeners {
+            endpoints.push(Endpoint { transport, addr });
+            let router = self.router(transport);
+            let mut stopped = stopped.clone();
+            tasks.spawn(async move {
+                let shutdown = async move {
+                    // Either a stop request or the handle being dropped ends it.
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(error) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(%transport, %error, "server stopped with an error");
+                }
+            });
+        }
+        Ok(RunningServer {
+            endpoints,
+            stop,
+            tasks,
+        })
+    }
+}
+
+/// A started server. Dropping it stops the listeners too.
+#[derive(Debug)]
+pub struct RunningServer {
+    endpoints: Vec<Endpoint>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningServer {
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The address a transport is bound to.
+    pub fn addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.endpoints
+            .iter()
+            .find(|e| e.transport == transport)
+            .map(|e| e.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (open streams are given
+    /// `grace` to end), then returns.
+    pub async fn shutdown(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            tracing::warn!("streams still open after {grace:?}; closing them");
+            self.tasks.abort_all();
+        }
+    }
+}
