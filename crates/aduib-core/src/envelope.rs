@@ -96,11 +96,10 @@ impl AduibRequest {
                 .with_field("method", format!("got {}", json_kind(other))));
             }
             None => {
-                return Err(RpcError::new(
-                    ErrorCode::MissingRequiredField,
-                    "`method` is required",
-                )
-                .with_field("method", "missing"));
+                return Err(
+                    RpcError::new(ErrorCode::MissingRequiredField, "`method` is required")
+                        .with_field("method", "missing"),
+                );
             }
         }
         if let Some(version) = fields.get("aduib_rpc")

@@ -283,7 +283,10 @@ mod tests {
             ErrorCode::InvalidFieldValue.grpc_code(),
             GrpcCode::InvalidArgument
         );
-        assert_eq!(ErrorCode::RpcTimeout.grpc_code(), GrpcCode::DeadlineExceeded);
+        assert_eq!(
+            ErrorCode::RpcTimeout.grpc_code(),
+            GrpcCode::DeadlineExceeded
+        );
         assert_eq!(
             ErrorCode::ResourceExhausted.grpc_code(),
             GrpcCode::ResourceExhausted

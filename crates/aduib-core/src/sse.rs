@@ -220,6 +220,9 @@ mod tests {
     fn frames_round_trip() {
         let frame = data_frame(r#"{"n":1}"#) + &comment_frame("ping");
         assert_eq!(frame, "data: {\"n\":1}\r\n\r\n: ping\r\n\r\n");
-        assert_eq!(data(&decode_all(&[frame.as_bytes()]).unwrap()), [r#"{"n":1}"#]);
+        assert_eq!(
+            data(&decode_all(&[frame.as_bytes()]).unwrap()),
+            [r#"{"n":1}"#]
+        );
     }
 }

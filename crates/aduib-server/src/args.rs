@@ -89,8 +89,9 @@ impl Args {
     fn to_number(&self, name: &str, value: &Value) -> Result<Number, RpcError> {
         match value {
             Value::Number(n) => Ok(n.clone()),
-            Value::String(s) => parse_number(s.trim())
-                .ok_or_else(|| self.wrong_type(name, "a number", value)),
+            Value::String(s) => {
+                parse_number(s.trim()).ok_or_else(|| self.wrong_type(name, "a number", value))
+            }
             _ => Err(self.wrong_type(name, "a number", value)),
         }
     }
@@ -153,7 +154,10 @@ mod tests {
     fn numbers_keep_their_json_type() {
         let n = |v: Value| serde_json::from_value::<Number>(v).unwrap();
         assert_eq!(add(&n(json!(1)), &n(json!(2))).unwrap().to_string(), "3");
-        assert_eq!(add(&n(json!(1.5)), &n(json!(2))).unwrap().to_string(), "3.5");
+        assert_eq!(
+            add(&n(json!(1.5)), &n(json!(2))).unwrap().to_string(),
+            "3.5"
+        );
         assert_eq!(mul(&n(json!(3)), &n(json!(-4))).unwrap().to_string(), "-12");
         assert_eq!(
             add(&n(json!(i64::MAX)), &n(json!(1))).unwrap().as_f64(),
@@ -173,12 +177,20 @@ mod tests {
         assert!(err.message.contains("non-negative integer"));
         let mut a = args(json!({"x": 1, "z": 2}));
         a.number("x").unwrap();
-        assert!(a.finish().unwrap_err().message.contains("unexpected argument `z`"));
+        assert!(
+            a.finish()
+                .unwrap_err()
+                .message
+                .contains("unexpected argument `z`")
+        );
     }
 
     #[test]
     fn numeric_strings_are_accepted() {
-        assert_eq!(args(json!({"x": "7"})).number("x").unwrap(), Number::from(7));
+        assert_eq!(
+            args(json!({"x": "7"})).number("x").unwrap(),
+            Number::from(7)
+        );
         assert_eq!(args(json!({"x": "2.5"})).u64("x").is_err(), true);
         assert_eq!(args(json!({})).u64_or("ms", 50).unwrap(), 50);
     }

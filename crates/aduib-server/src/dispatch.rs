@@ -135,9 +135,9 @@ fn handler_key(method: &str) -> Result<String, RpcError> {
             }
         })
     };
-    parsed
-        .map(|name| name.handler_key())
-        .map_err(|e| RpcError::new(ErrorCode::MethodNotFound, e.to_string()).with_field("method", e.reason))
+    parsed.map(|name| name.handler_key()).map_err(|e| {
+        RpcError::new(ErrorCode::MethodNotFound, e.to_string()).with_field("method", e.reason)
+    })
 }
 
 fn response_id(request: &AduibRequest) -> String {
@@ -152,7 +152,11 @@ fn take_data(request: &AduibRequest) -> Map<String, Value> {
 }
 
 fn qos_timeout(request: &AduibRequest) -> Option<Duration> {
-    let ms = request.qos.as_ref()?.timeout_ms?.clamp(1, MAX_QOS_TIMEOUT_MS);
+    let ms = request
+        .qos
+        .as_ref()?
+        .timeout_ms?
+        .clamp(1, MAX_QOS_TIMEOUT_MS);
     Some(Duration::from_millis(u64::try_from(ms).unwrap_or(1)))
 }
 
@@ -196,7 +200,9 @@ mod tests {
             let resp = d.call(request(method, json!({"x": 1, "y": 2}))).await;
             assert_eq!(resp.result, Some(json!(3)), "{method}");
         }
-        let resp = d.call(request("CaculService.add", json!({"x": 1, "y": 2}))).await;
+        let resp = d
+            .call(request("CaculService.add", json!({"x": 1, "y": 2})))
+            .await;
         assert_eq!(resp.error.unwrap().code, 4001);
     }
 
@@ -236,7 +242,10 @@ mod tests {
             .await;
         assert_eq!(items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
         let one: Vec<_> = d
-            .stream(request("rpc.v2/CaculService/CaculService.add", json!({"x": 1, "y": 1})))
+            .stream(request(
+                "rpc.v2/CaculService/CaculService.add",
+                json!({"x": 1, "y": 1}),
+            ))
             .collect()
             .await;
         assert_eq!(one.len(), 1);

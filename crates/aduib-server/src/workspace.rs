@@ -115,13 +115,19 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_the_problem() {
         let dir = temp_dir("bad");
-        assert!(matches!(load(&dir.join("nope")), Err(WorkspaceError::Read { .. })));
+        assert!(matches!(
+            load(&dir.join("nope")),
+            Err(WorkspaceError::Read { .. })
+        ));
         write(&dir, "name = \"x\"\n[serve]\nservices = [\"Nope\"]\n");
         let err = load(&dir).unwrap_err().to_string();
         assert!(err.contains("unknown service \"Nope\""), "{err}");
         write(&dir, "name = \n");
         let err = load(&dir).unwrap_err().to_string();
-        assert!(err.contains("workspace.toml") && err.contains("line 1"), "{err}");
+        assert!(
+            err.contains("workspace.toml") && err.contains("line 1"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -68,8 +68,12 @@ async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Bo
                 service,
                 watch: true,
             } => {
-                let reply = JsonRpcResponse::result(id, state.dispatcher.health(service.as_deref()));
-                sse_response(stream::once(async move { frame(&reply) }).boxed(), state.keep_alive)
+                let reply =
+                    JsonRpcResponse::result(id, state.dispatcher.health(service.as_deref()));
+                sse_response(
+                    stream::once(async move { frame(&reply) }).boxed(),
+                    state.keep_alive,
+                )
             }
             unary => json(&run(&state, unary).await),
         },
@@ -78,19 +82,27 @@ async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Bo
 
 async fn batch(state: &FrontendState, items: Vec<Value>) -> Response {
     if items.is_empty() {
-        let error = RpcError::new(ErrorCode::InvalidMessage, "a JSON-RPC batch must not be empty");
+        let error = RpcError::new(
+            ErrorCode::InvalidMessage,
+            "a JSON-RPC batch must not be empty",
+        );
         return json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error));
     }
-    let plans = items.into_iter().map(|item| match plan(item, false, state) {
-        Plan::Stream(id, _) | Plan::Health { id, watch: true, .. } => Plan::Fail(
-            id,
-            RpcError::new(
-                ErrorCode::BadRequest,
-                "a streaming call cannot be part of a batch; send it on its own",
+    let plans = items
+        .into_iter()
+        .map(|item| match plan(item, false, state) {
+            Plan::Stream(id, _)
+            | Plan::Health {
+                id, watch: true, ..
+            } => Plan::Fail(
+                id,
+                RpcError::new(
+                    ErrorCode::BadRequest,
+                    "a streaming call cannot be part of a batch; send it on its own",
+                ),
             ),
-        ),
-        other => other,
-    });
+            other => other,
+        });
     let replies = futures::future::join_all(plans.map(|plan| run(state, plan))).await;
     json(&replies)
 }
@@ -113,7 +125,10 @@ fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
     let Value::Object(mut fields) = value else {
         return Plan::Fail(
             JsonRpcId::Null,
-            RpcError::new(ErrorCode::InvalidMessage, "a JSON-RPC request must be an object"),
+            RpcError::new(
+                ErrorCode::InvalidMessage,
+                "a JSON-RPC request must be an object",
+            ),
         );
     };
     let id = match fields.remove("id") {
@@ -130,8 +145,11 @@ fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
         Some(_) => {
             return Plan::Fail(
                 JsonRpcId::Null,
-                RpcError::new(ErrorCode::InvalidFieldValue, "`id` must be a string or a number")
-                    .with_field("id", "wrong type"),
+                RpcError::new(
+                    ErrorCode::InvalidFieldValue,
+                    "`id` must be a string or a number",
+                )
+                .with_field("id", "wrong type"),
             );
         }
     };
@@ -180,7 +198,9 @@ fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
                 id,
                 RpcError::new(
                     ErrorCode::NotImplemented,
-                    format!("{method} needs a streaming transport (gRPC); JSON-RPC cannot carry it"),
+                    format!(
+                        "{method} needs a streaming transport (gRPC); JSON-RPC cannot carry it"
+                    ),
                 ),
             );
         }
@@ -200,8 +220,11 @@ fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
         None => {
             return Plan::Fail(
                 id,
-                RpcError::new(ErrorCode::MissingRequiredField, "`params` must hold the Aduib request")
-                    .with_field("params", "missing"),
+                RpcError::new(
+                    ErrorCode::MissingRequiredField,
+                    "`params` must hold the Aduib request",
+                )
+                .with_field("params", "missing"),
             );
         }
     };

@@ -90,24 +90,28 @@ async fn health_watch(
 }
 
 async fn task_service() -> Response {
-    error_reply(
-        RpcError::new(ErrorCode::NotImplemented, "TaskService is not served yet"),
-    )
+    error_reply(RpcError::new(
+        ErrorCode::NotImplemented,
+        "TaskService is not served yet",
+    ))
 }
 
 async fn not_found(uri: http::Uri) -> Response {
-    error_reply(
-        RpcError::new(
-            ErrorCode::MethodNotFound,
-            format!("no REST route {}; routes live under {}", uri.path(), rest::REST_PREFIX),
+    error_reply(RpcError::new(
+        ErrorCode::MethodNotFound,
+        format!(
+            "no REST route {}; routes live under {}",
+            uri.path(),
+            rest::REST_PREFIX
         ),
-    )
+    ))
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = error_reply(
-        RpcError::new(ErrorCode::BadRequest, "REST routes accept POST only"),
-    );
+    let mut response = error_reply(RpcError::new(
+        ErrorCode::BadRequest,
+        "REST routes accept POST only",
+    ));
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
 }

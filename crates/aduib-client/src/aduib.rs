@@ -1,0 +1,323 @@
+//! Aduib v2 calls over JSON-RPC and REST.
+
+use std::time::Duration;
+
+use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcId, JsonRpcRequest, JsonRpcResponse};
+use aduib_core::{AduibRequest, AduibResponse, rest};
+use futures::stream::{self, BoxStream, StreamExt};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use crate::error::ClientError;
+use crate::sse;
+
+/// The Aduib transports this client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    JsonRpc,
+    Rest,
+}
+
+/// The JSON-RPC method of `HealthService.Check`.
+const HEALTH_CHECK_METHOD: &str = "rpc.v2/HealthService/Check";
+
+/// Responses of a server stream, in arrival order.
+pub type ResponseStream = BoxStream<'static, Result<AduibResponse, ClientError>>;
+
+/// How to reach one server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub transport: Transport,
+    /// The server's base URL (`http://127.0.0.1:17101`); the transport's path
+    /// may be included.
+    pub url: String,
+    /// Extra HTTP headers sent with every call.
+    pub headers: Vec<(String, String)>,
+    /// Deadline for a whole exchange, streams included.
+    pub timeout: Option<Duration>,
+}
+
+/// A client for one Aduib server. Connections are pooled and reused across
+/// calls; clone it freely.
+#[derive(Debug, Clone)]
+pub struct AduibClient {
+    http: reqwest::Client,
+    transport: Transport,
+    base: String,
+    unary_url: String,
+    stream_url: String,
+    headers: HeaderMap,
+    timeout: Option<Duration>,
+}
+
+impl AduibClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let base = base_url(&config.url, config.transport)?;
+        let (unary_url, stream_url) = match config.transport {
+            Transport::JsonRpc => {
+                let url = format!("{base}{JSONRPC_PATH}");
+                (url.clone(), url)
+            }
+            Transport::Rest => (
+                format!("{base}{}", rest::RPC),
+                format!("{base}{}", rest::RPC_STREAM),
+            ),
+        };
+        Ok(AduibClient {
+            http: crate::http_client()?,
+            transport: config.transport,
+            base,
+            unary_url,
+            stream_url,
+            headers: header_map(&config.headers)?,
+            timeout: config.timeout,
+        })
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// One unary call. A reply carrying an Aduib error is `Ok` with
+    /// `status: "error"`, whichever way the server placed the error.
+    pub async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
+        let url = &self.unary_url;
+        let response = self.post(url, request, "application/json").await?;
+        if sse::is_event_stream(&response) {
+            return Err(ClientError::UnexpectedStream { url: url.clone() });
+        }
+        self.read_reply(response).await
+    }
+
+    /// A server-streaming call: one response per item, ending when the server
+    /// closes the stream. A server that answers with one plain reply (an early
+    /// error, say) yields exactly that reply.
+    pub async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
+        let url = self.stream_url.clone();
+        let response = self.post(&url, request, "text/event-stream").await?;
+        if !sse::is_event_stream(&response) {
+            let reply = self.read_reply(response).await;
+            return Ok(stream::once(async move { reply }).boxed());
+        }
+        let transport = self.transport;
+        Ok(sse::events(response, self.timeout)
+            .map(move |event| {
+                let data = event?.data;
+                parse_reply(transport, &url, data.as_bytes())
+            })
+            .boxed())
+    }
+
+    /// `HealthService.Check`. The health object (`{"status":"healthy",
+    /// "services":{..}}`) arrives as the `result` of a success response, so
+    /// health reads like any other call.
+    pub async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
+        let query = match service {
+            Some(service) => serde_json::json!({ "service": service }),
+            None => serde_json::json!({}),
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let (url, body) = match self.transport {
+            Transport::JsonRpc => {
+                let envelope = JsonRpcRequest::new(
+                    Some(JsonRpcId::Str(id.clone())),
+                    HEALTH_CHECK_METHOD,
+                    Some(query),
+                );
+                (self.unary_url.clone(), to_body(&envelope)?)
+            }
+            Transport::Rest => (
+                format!("{}{}", self.base, rest::HEALTH_CHECK),
+                to_body(&query)?,
+            ),
+        };
+        let response = self.post_body(&url, body, "application/json").await?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
+        match self.transport {
+            Transport::JsonRpc => match parse_json::<JsonRpcResponse>(&url, &bytes)? {
+                JsonRpcResponse {
+                    error: None,
+                    result: Some(health),
+                    ..
+                } => Ok(AduibResponse::success(id, health)),
+                other => other.into_aduib().map_err(|e| ClientError::BadReply {
+                    url,
+                    reason: e.message,
+                }),
+            },
+            Transport::Rest if status.is_success() => {
+                Ok(AduibResponse::success(id, parse_json(&url, &bytes)?))
+            }
+            Transport::Rest => parse_reply(Transport::Rest, &url, &bytes),
+        }
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        request: &AduibRequest,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, ClientError> {
+        let body = match self.transport {
+            Transport::JsonRpc => {
+                let envelope = JsonRpcRequest::for_aduib(uuid::Uuid::new_v4().to_string(), request)
+                    .map_err(|e| ClientError::Encode(e.message))?;
+                to_body(&envelope)?
+            }
+            Transport::Rest => to_body(request)?,
+        };
+        self.post_body(url, body, accept).await
+    }
+
+    async fn post_body(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut builder = self
+            .http
+            .post(url)
+            .headers(self.headers.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, accept)
+            .body(body);
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder
+            .send()
+            .await
+            .map_err(|e| ClientError::from_reqwest(url, self.timeout, e))
+    }
+
+    /// Reads a whole JSON reply. REST error replies carry an Aduib response
+    /// under a 4xx/5xx status; that is a reply, not a failure.
+    async fn read_reply(&self, response: reqwest::Response) -> Result<AduibResponse, ClientError> {
+        let url = response.url().to_string();
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
+        parse_reply(self.transport, &url, &body).map_err(|error| {
+            if status.is_success() {
+                error
+            } else {
+                ClientError::HttpStatus {
+                    url: url.clone(),
+                    status: status.as_u16(),
+                    body: snippet(&body),
+                }
+            }
+        })
+    }
+}
+
+fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ClientError> {
+    serde_json::to_vec(value).map_err(|e| ClientError::Encode(e.to_string()))
+}
+
+fn parse_reply(transport: Transport, url: &str, body: &[u8]) -> Result<AduibResponse, ClientError> {
+    match transport {
+        Transport::JsonRpc => {
+            let reply: JsonRpcResponse = parse_json(url, body)?;
+            reply.into_aduib().map_err(|e| ClientError::BadReply {
+                url: url.to_owned(),
+                reason: e.message,
+            })
+        }
+        Transport::Rest => parse_json(url, body),
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::BadReply {
+        url: url.to_owned(),
+        reason: format!("{e} in {}", snippet(body)),
+    })
+}
+
+/// The start of a body, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
+    if body.len() > MAX {
+        format!("{text:?}…")
+    } else {
+        format!("{text:?}")
+    }
+}
+
+/// The scheme-host-port part of `url`, with a transport path the user may have
+/// included removed (`…/aduib_rpc`, `…/aduib_rpc/v2`).
+fn base_url(url: &str, transport: Transport) -> Result<String, ClientError> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::InvalidUrl {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ClientError::InvalidUrl {
+            url: url.to_owned(),
+            reason: format!("the {transport:?} transport needs http:// or https://"),
+        });
+    }
+    let trimmed = url.trim_end_matches('/');
+    let suffixes: &[&str] = match transport {
+        Transport::JsonRpc => &[JSONRPC_PATH],
+        Transport::Rest => &[rest::REST_PREFIX, JSONRPC_PATH],
+    };
+    Ok(suffixes
+        .iter()
+        .find_map(|suffix| trimmed.strip_suffix(suffix))
+        .unwrap_or(trimmed)
+        .to_owned())
+}
+
+/// Parses `name: value` pairs into headers, naming the bad one.
+pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ClientError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let bad = |reason: String| ClientError::Encode(format!("header {name:?}: {reason}"));
+        let name =
+            HeaderName::from_bytes(name.trim().as_bytes()).map_err(|e| bad(e.to_string()))?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|e| bad(e.to_string()))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_accepts_the_transport_path() {
+        let j = Transport::JsonRpc;
+        assert_eq!(base_url("http://h:1", j).unwrap(), "http://h:1");
+        assert_eq!(base_url("http://h:1/aduib_rpc/", j).unwrap(), "http://h:1");
+        let r = Transport::Rest;
+        assert_eq!(
+            base_url("http://h:1/aduib_rpc/v2", r).unwrap(),
+            "http://h:1"
+        );
+        assert!(matches!(
+            base_url("h:1", r),
+            Err(ClientError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            base_url("ftp://h:1", r),
+            Err(ClientError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_headers_are_named() {
+        let err = header_map(&[("bad name".into(), "v".into())]).unwrap_err();
+        assert!(err.to_string().contains("\"bad name\""));
+    }
+}

@@ -1,0 +1,78 @@
+//! What can go wrong when sending.
+
+use std::time::Duration;
+
+use aduib_core::sse::SseError;
+use thiserror::Error;
+
+/// A call that produced no usable reply. A reply that carries an Aduib error
+/// is not a `ClientError`: it is an [`AduibResponse`](aduib_core::AduibResponse)
+/// with `status: "error"`.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("no complete reply from {url} within {after:?}")]
+    Timeout { url: String, after: Duration },
+    #[error("request to {url} failed: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("HTTP {status} from {url} without an Aduib reply: {body}")]
+    HttpStatus {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("bad reply from {url}: {reason}")]
+    BadReply { url: String, reason: String },
+    #[error("bad event stream from {url}: {source}")]
+    Stream {
+        url: String,
+        #[source]
+        source: SseError,
+    },
+    #[error("{url} answered with an event stream; call it as a stream (`aduib stream`)")]
+    UnexpectedStream { url: String },
+    #[error("cannot encode the request: {0}")]
+    Encode(String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    /// Classifies a reqwest error for `url` (`timeout` is the deadline in force).
+    pub(crate) fn from_reqwest(
+        url: &str,
+        timeout: Option<Duration>,
+        source: reqwest::Error,
+    ) -> Self {
+        let url = url.to_owned();
+        if source.is_timeout() {
+            ClientError::Timeout {
+                url,
+                after: timeout.unwrap_or_default(),
+            }
+        } else if source.is_connect() {
+            ClientError::Connect {
+                url,
+                reason: root_cause(&source),
+            }
+        } else {
+            ClientError::Transport {
+                url,
+                reason: root_cause(&source),
+            }
+        }
+    }
+}
+
+/// The innermost message of an error chain: reqwest and hyper repeat the URL
+/// at every level, while the last one says what actually happened.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}

@@ -1,0 +1,96 @@
+"""Fixtures for interop with the real aduib-rpc 2.0.1 peer.
+
+`ADUIB_BIN` names our `aduib` binary (scripts/test.sh sets it). Every server
+runs on loopback on a free port and is stopped at the end of its test.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ADUIB_BIN = os.environ.get("ADUIB_BIN", "aduib")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
+
+
+def aduib(*args: str, stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    """Runs our CLI and returns the finished process (text mode)."""
+    return subprocess.run(
+        [ADUIB_BIN, *args], input=stdin, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def json_lines(text: str) -> list:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def our_server():
+    """`aduib serve` on the demo workspace, JSON-RPC and REST on free ports.
+
+    Yields {"jsonrpc": url, "rest": url}; at the end checks that SIGTERM
+    stops it cleanly with exit code 0.
+    """
+    proc = subprocess.Popen(
+        [ADUIB_BIN, "serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    urls = {}
+    while len(urls) < 2:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"aduib serve exited: {proc.wait()}")
+        transport, url = line.split()
+        urls[transport] = url
+    yield urls
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+
+
+@pytest.fixture(scope="session")
+def peer_servers():
+    """The Python peer on JSON-RPC and on REST ("http" is its name for REST)."""
+    procs, urls = [], {}
+    try:
+        for ours, theirs in (("jsonrpc", "jsonrpc"), ("rest", "http")):
+            port = free_port()
+            proc = subprocess.Popen(
+                [sys.executable, str(HERE / "peer_server.py"), "--transport", theirs, "--port", str(port)],
+                stdout=subprocess.DEVNULL,
+            )
+            procs.append(proc)
+            wait_for_port(port, proc)
+            urls[ours] = f"http://127.0.0.1:{port}"
+        yield urls
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -1,0 +1,74 @@
+"""The real aduib-rpc 2.0.1 peer serving the demo CaculService on one transport.
+
+Run by the interop tests: ``python peer_server.py --transport jsonrpc --port N``.
+The service mirrors our demo service (add, mul, echo, countdown, slow, fail),
+so one client exercises both servers the same way.
+"""
+import argparse
+import asyncio
+import logging
+
+from aduib_rpc.discover.entities import HealthStatus, ServiceCapabilities, ServiceInstance
+from aduib_rpc.discover.service.aduibrpc_service_factory import AduibServiceFactory
+from aduib_rpc.server.rpc_execution import set_service_info
+from aduib_rpc.server.tasks.task_manager import InMemoryTaskManager
+from aduib_rpc.utils.constant import AIProtocols, TransportSchemes
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--transport", required=True, choices=["jsonrpc", "http", "grpc", "thrift"])
+parser.add_argument("--port", type=int, required=True)
+args = parser.parse_args()
+logging.basicConfig(level=logging.WARNING)
+
+scheme = TransportSchemes(args.transport)
+instance = ServiceInstance.create(
+    service_name="CaculService",
+    host="127.0.0.1",
+    port=args.port,
+    scheme=scheme,
+    protocol=AIProtocols.AduibRpc,
+    weight=1,
+    health=HealthStatus.HEALTHY,
+    capabilities=ServiceCapabilities(streaming=True, bidirectional=True),
+)
+# The peer's @service decorator needs the instance registered first.
+set_service_info(instance)
+
+from aduib_rpc.server.rpc_execution.service_call import function, service  # noqa: E402
+
+
+@service("CaculService")
+class CaculService:
+    def add(self, x, y):
+        return x + y
+
+    def mul(self, x, y):
+        return x * y
+
+    def echo(self, **data) -> dict:
+        return data
+
+    @function(server_stream=True)
+    async def countdown(self, start: int, interval_ms: int = 50):
+        for n in range(start, -1, -1):
+            await asyncio.sleep(interval_ms / 1000)
+            yield {"n": n}
+
+    async def slow(self, x: float, delay_ms: int = 500) -> dict:
+        await asyncio.sleep(delay_ms / 1000)
+        return {"doubled": x * 2}
+
+    def fail(self) -> None:
+        raise RuntimeError("Oops!")
+
+
+async def main() -> None:
+    factory = AduibServiceFactory(service_instance=instance, task_manager=InMemoryTaskManager())
+    print(f"serving {args.transport} on 127.0.0.1:{args.port}", flush=True)
+    if scheme == TransportSchemes.THRIFT:
+        await factory.run_thrift_server()
+    else:
+        await factory.run_server()
+
+
+asyncio.run(main())

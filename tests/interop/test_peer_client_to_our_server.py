@@ -1,0 +1,81 @@
+"""The real Python peer client (aduib-rpc 2.0.1) against our `aduib serve`."""
+import asyncio
+import uuid
+
+import pytest
+from aduib_rpc.client.client_factory import AduibRpcClientFactory
+from aduib_rpc.protocol.v2 import AduibRpcRequest
+from aduib_rpc.protocol.v2.health import HealthCheckRequest
+from aduib_rpc.utils.constant import TransportSchemes
+
+# Our transport name → the peer's scheme ("http" is the peer's name for REST).
+SCHEMES = {"jsonrpc": TransportSchemes.JSONRPC, "rest": TransportSchemes.HTTP}
+
+
+def request(function: str, data: dict) -> AduibRpcRequest:
+    return AduibRpcRequest(
+        id=str(uuid.uuid4()), method=f"rpc.v2/CaculService/CaculService.{function}", data=data
+    )
+
+
+def run(our_server, transport, scenario):
+    async def go():
+        client = AduibRpcClientFactory.create_client(
+            our_server[transport], server_preferred=SCHEMES[transport]
+        )
+        try:
+            return await scenario(client)
+        finally:
+            if hasattr(client, "close"):
+                await client.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("transport", SCHEMES)
+def test_add(our_server, transport):
+    async def scenario(client):
+        return await client.call(request("add", {"x": 1, "y": 2}))
+
+    response = run(our_server, transport, scenario)
+    assert response.status == "success"
+    assert response.result == 3
+
+
+@pytest.mark.parametrize("transport", SCHEMES)
+def test_countdown_stream(our_server, transport):
+    async def scenario(client):
+        return [r.result async for r in client.call_server_stream(request("countdown", {"start": 2}))]
+
+    assert run(our_server, transport, scenario) == [{"n": 2}, {"n": 1}, {"n": 0}]
+
+
+def test_fail_over_jsonrpc(our_server):
+    async def scenario(client):
+        return await client.call(request("fail", {}))
+
+    response = run(our_server, "jsonrpc", scenario)
+    assert response.status == "error"
+    assert response.error.code == 5000
+
+
+def test_fail_over_rest(our_server):
+    # The peer's REST client raises on any non-2xx status (it does so against
+    # its own server too); our server answers 500 with an Aduib body, as the peer.
+    async def scenario(client):
+        with pytest.raises(Exception) as raised:
+            await client.call(request("fail", {}))
+        return raised.value
+
+    error = run(our_server, "rest", scenario)
+    assert "500" in str(error)
+
+
+@pytest.mark.parametrize("transport", SCHEMES)
+def test_health(our_server, transport):
+    async def scenario(client):
+        return await client.health_check(HealthCheckRequest(service="CaculService"))
+
+    health = run(our_server, transport, scenario)
+    assert str(health.status.value if hasattr(health.status, "value") else health.status) == "healthy"
+    assert "CaculService" in health.services
