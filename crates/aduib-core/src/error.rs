@@ -161,7 +161,7 @@ pub struct RpcError {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<ErrorDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debug: Option<DebugInfo>,
+    pub debug: Option<Box<DebugInfo>>,
 }
 
 /// One structured reason attached to an [`RpcError`].

@@ -191,7 +191,7 @@ mod tests {
             args(json!({"x": "7"})).number("x").unwrap(),
             Number::from(7)
         );
-        assert_eq!(args(json!({"x": "2.5"})).u64("x").is_err(), true);
+        assert!(args(json!({"x": "2.5"})).u64("x").is_err());
         assert_eq!(args(json!({})).u64_or("ms", 50).unwrap(), 50);
     }
 }

@@ -1,6 +1,9 @@
 //! Every kind of bad input gets a structured Aduib error with the right code
 //! and HTTP status, and the server keeps serving. Real sockets on loopback.
 
+// Test helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 
 use aduib_server::demo::register_cacul_service;

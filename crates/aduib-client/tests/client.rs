@@ -1,0 +1,313 @@
+//! The client against our real server, and against hand-written byte-level
+//! servers for the failure cases a well-behaved server never produces.
+
+// Test helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aduib_client::{AduibClient, ClientConfig, ClientError, Transport};
+use aduib_core::sse::SseError;
+use aduib_core::{AduibRequest, ResponseStatus};
+use aduib_server::demo::register_cacul_service;
+use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const TRANSPORTS: [Transport; 2] = [Transport::JsonRpc, Transport::Rest];
+
+async fn demo_server(config: ServerConfig) -> RunningServer {
+    let mut registry = HandlerRegistry::new();
+    register_cacul_service(&mut registry);
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Server::new(registry, config)
+        .start(&[
+            (aduib_server::Transport::JsonRpc, any),
+            (aduib_server::Transport::Rest, any),
+        ])
+        .await
+        .unwrap()
+}
+
+fn client_for(
+    server: &RunningServer,
+    transport: Transport,
+    timeout: Option<Duration>,
+) -> AduibClient {
+    let server_transport = match transport {
+        Transport::JsonRpc => aduib_server::Transport::JsonRpc,
+        Transport::Rest => aduib_server::Transport::Rest,
+    };
+    let addr = server.addr(server_transport).unwrap();
+    client(transport, format!("http://{addr}"), timeout)
+}
+
+fn client(transport: Transport, url: String, timeout: Option<Duration>) -> AduibClient {
+    AduibClient::new(ClientConfig {
+        transport,
+        url,
+        headers: vec![("x-tenant-id".into(), "t1".into())],
+        timeout,
+    })
+    .unwrap()
+}
+
+fn request(function: &str, data: Value) -> AduibRequest {
+    AduibRequest::new(
+        "c1",
+        format!("rpc.v2/CaculService/CaculService.{function}"),
+        data.as_object().cloned().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn unary_calls_keep_json_number_types() {
+    let server = demo_server(ServerConfig::default()).await;
+    for transport in TRANSPORTS {
+        let client = client_for(&server, transport, None);
+        let cases = [
+            ("add", json!({"x": 1, "y": 2}), json!(3)),
+            ("add", json!({"x": 1.5, "y": 2}), json!(3.5)),
+            ("mul", json!({"x": 3, "y": 4}), json!(12)),
+            (
+                "echo",
+                json!({"b": [1, {"c": null}], "a": "z"}),
+                json!({"b": [1, {"c": null}], "a": "z"}),
+            ),
+            (
+                "slow",
+                json!({"x": 21, "delay_ms": 10}),
+                json!({"doubled": 42}),
+            ),
+        ];
+        for (function, data, expected) in cases {
+            let response = client.call(&request(function, data)).await.unwrap();
+            assert_eq!(
+                response.status,
+                ResponseStatus::Success,
+                "{transport:?} {function}"
+            );
+            assert_eq!(
+                response.result,
+                Some(expected.clone()),
+                "{transport:?} {function}"
+            );
+            assert_eq!(response.id, "c1");
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_error_placements_read_the_same() {
+    let server = demo_server(ServerConfig::default()).await;
+    let mut errors = Vec::new();
+    for transport in TRANSPORTS {
+        let response = client_for(&server, transport, None)
+            .call(&request("fail", json!({})))
+            .await
+            .unwrap();
+        assert_eq!(response.status, ResponseStatus::Error);
+        errors.push(response.error.unwrap());
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert_eq!(errors[0].code, 5000);
+}
+
+#[tokio::test]
+async fn streams_arrive_in_order_through_keep_alives() {
+    // Pings every 5 ms between items 30 ms apart: the client must skip them.
+    let server = demo_server(ServerConfig {
+        keep_alive: Duration::from_millis(5),
+        ..ServerConfig::default()
+    })
+    .await;
+    for transport in TRANSPORTS {
+        let client = client_for(&server, transport, None);
+        let items: Vec<Value> = client
+            .stream(&request(
+                "countdown",
+                json!({"start": 3, "interval_ms": 30}),
+            ))
+            .await
+            .unwrap()
+            .map(|r| r.unwrap().result.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            items,
+            [
+                json!({"n": 3}),
+                json!({"n": 2}),
+                json!({"n": 1}),
+                json!({"n": 0})
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_unary_function_streams_one_item_and_an_error_stream_one_error() {
+    let server = demo_server(ServerConfig::default()).await;
+    for transport in TRANSPORTS {
+        let client = client_for(&server, transport, None);
+        let one: Vec<_> = client
+            .stream(&request("add", json!({"x": 1, "y": 1})))
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(one.len(), 1);
+        let bad: Vec<_> = client
+            .stream(&request("countdown", json!({"start": "many"})))
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(bad.len(), 1, "{transport:?}");
+        assert_eq!(bad[0].as_ref().unwrap().error.as_ref().unwrap().code, 2001);
+    }
+}
+
+#[tokio::test]
+async fn calling_a_stream_as_unary_says_so() {
+    let server = demo_server(ServerConfig::default()).await;
+    // JSON-RPC answers a streaming function with SSE, as the peer does.
+    let err = client_for(&server, Transport::JsonRpc, None)
+        .call(&request("countdown", json!({"start": 1})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::UnexpectedStream { .. }), "{err}");
+    let response = client_for(&server, Transport::Rest, None)
+        .call(&request("countdown", json!({"start": 1})))
+        .await
+        .unwrap();
+    assert!(response.error.unwrap().message.contains("server-streaming"));
+}
+
+#[tokio::test]
+async fn health_reads_like_a_call() {
+    let server = demo_server(ServerConfig::default()).await;
+    for transport in TRANSPORTS {
+        let response = client_for(&server, transport, None)
+            .health(Some("CaculService"))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.result,
+            Some(json!({"status": "healthy", "services": {"CaculService": "healthy"}}))
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_deadline_covers_the_whole_exchange() {
+    let server = demo_server(ServerConfig::default()).await;
+    for transport in TRANSPORTS {
+        let client = client_for(&server, transport, Some(Duration::from_millis(150)));
+        let err = client
+            .call(&request("slow", json!({"x": 1, "delay_ms": 3000})))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
+        // Streams too: the first item comes, then the deadline ends it.
+        let mut stream = client
+            .stream(&request(
+                "countdown",
+                json!({"start": 100, "interval_ms": 40}),
+            ))
+            .await
+            .unwrap();
+        assert!(stream.next().await.unwrap().is_ok());
+        let mut last = None;
+        while let Some(item) = stream.next().await {
+            last = Some(item);
+        }
+        assert!(
+            matches!(last, Some(Err(ClientError::Timeout { .. }))),
+            "{last:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refused_connections_are_connect_errors() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    for transport in TRANSPORTS {
+        let err = client(transport, format!("http://{addr}"), None)
+            .call(&request("add", json!({})))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+        assert!(err.to_string().contains("refused"), "{err}");
+    }
+}
+
+/// A one-shot HTTP server that answers the first request with `reply` bytes
+/// and closes.
+async fn byte_server(reply: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 64 * 1024];
+        let _ = socket.read(&mut buf).await;
+        socket.write_all(reply).await.unwrap();
+        socket.shutdown().await.ok();
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_event_is_an_error() {
+    let url = byte_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n\
+data: {\"aduib_rpc\":\"2.0\",\"id\":\"c1\",\"status\":\"success\",\"result\":{\"n\":1}}\r\n\r\n\
+data: {\"aduib_rpc\":\"2.0\",\"id\":\"c1\",\"sta",
+    )
+    .await;
+    let items: Vec<_> = client(Transport::Rest, url, None)
+        .stream(&request("countdown", json!({"start": 1})))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].as_ref().unwrap().result, Some(json!({"n": 1})));
+    assert!(matches!(
+        items[1],
+        Err(ClientError::Stream {
+            source: SseError::Truncated { .. },
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_aduib_is_a_bad_reply() {
+    let url = byte_server(
+        b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 13\r\nconnection: close\r\n\r\n<h1>oops</h1>",
+    )
+    .await;
+    let err = client(Transport::Rest, url, None)
+        .call(&request("add", json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::HttpStatus { status: 502, .. }),
+        "{err}"
+    );
+    let url = byte_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 7\r\nconnection: close\r\n\r\n{\"a\":1}",
+    )
+    .await;
+    let err = client(Transport::JsonRpc, url, None)
+        .call(&request("add", json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::BadReply { .. }), "{err}");
+}

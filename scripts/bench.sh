@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark: our server vs the real Python peer (aduib-rpc 2.0.1), unary
+# CaculService.add over JSON-RPC and REST, measured in the same run by the same
+# load generator (`aduib bench`). One server runs at a time. Prints each
+# measurement as JSON and then the ratios.
+#   BENCH_DURATION_S (default 10), BENCH_CONCURRENCY (default 32)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup-system.sh
+venv=$(scripts/setup-peer.sh)
+cargo build --release --locked -p aduib-cli >&2
+bin=$CARGO_TARGET_DIR/release/aduib
+duration=${BENCH_DURATION_S:-10}
+concurrency=${BENCH_CONCURRENCY:-32}
+results=$(mktemp)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -f "$results"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: nothing listening on $1" >&2; return 1
+}
+measure() { # server-label transport url
+  "$bin" bench --transport "$2" --url "$3" --concurrency "$concurrency" --duration-s "$duration" \
+    | python3 -c 'import json,sys; r=json.load(sys.stdin); r["server"]=sys.argv[1]; print(json.dumps(r))' "$1" \
+    | tee -a "$results"
+}
+
+for transport in jsonrpc rest; do
+  port=$(free_port)
+  "$bin" serve "--$transport" "127.0.0.1:$port" >/dev/null & pids+=($!)
+  wait_port "$port"
+  measure ours "$transport" "http://127.0.0.1:$port"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+  port=$(free_port)
+  peer_transport=$transport; [[ $transport == rest ]] && peer_transport=http
+  "$venv/bin/python" tests/interop/peer_server.py --transport "$peer_transport" --port "$port" >/dev/null 2>&1 &
+  pids+=($!)
+  wait_port "$port"
+  measure peer "$transport" "http://127.0.0.1:$port"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+done
+
+python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+by = {(r["server"], r["transport"]): r for r in rows}
+print(f"\n{'transport':<9} {'ours req/s':>11} {'p50/p99 ms':>13} {'peer req/s':>11} {'p50/p99 ms':>13} {'ratio':>7}")
+for t in ("jsonrpc", "rest"):
+    o, p = by[("ours", t)], by[("peer", t)]
+    ratio = o["rps"] / p["rps"] if p["rps"] else float("inf")
+    print(f"{t:<9} {o['rps']:>11.0f} {o['p50_ms']:>6.2f}/{o['p99_ms']:<6.2f} "
+          f"{p['rps']:>11.0f} {p['p50_ms']:>6.2f}/{p['p99_ms']:<6.2f} {ratio:>6.1f}x")
+PY

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, the Rust test suite, and interop in both
+# directions with the real Python aduib-rpc 2.0.1 peer. Sets itself up first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup-system.sh
+venv=$(scripts/setup-peer.sh)
+
+step() { printf '\n== %s\n' "$*" >&2; }
+step "format";  cargo fmt --all --check
+step "lint";    cargo clippy --workspace --all-targets --locked -- -D warnings
+step "rust tests"
+cargo test --workspace --locked
+step "interop with the Python peer"
+cargo build --locked -p aduib-cli
+ADUIB_BIN=$CARGO_TARGET_DIR/debug/aduib "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
