@@ -1,7 +1,7 @@
 //! `aduib bench`: a closed-loop load generator for unary Aduib calls.
 //!
-//! Each of `concurrency` workers holds one HTTP/1.1 keep-alive connection and
-//! one request in flight. It is deliberately lean (hyper, a pre-encoded body,
+//! Each of `concurrency` workers holds one connection (HTTP/1.1 keep-alive,
+//! or one HTTP/2 channel for gRPC) and one request in flight. It is deliberately lean (hyper, a pre-encoded body,
 //! a substring check of the reply) so that, on a small machine, the generator
 //! takes as little CPU as possible from the server being measured.
 
@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 use aduib_client::Transport;
 use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcRequest};
 use aduib_core::{AduibRequest, MethodName, rest};
+use aduib_proto::convert::request_to_proto;
+use aduib_proto::v2 as pb;
+use aduib_proto::v2::aduib_rpc_service_client::AduibRpcServiceClient;
+use tonic::transport::{Channel, Endpoint};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -41,27 +45,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         bail!("--concurrency and --duration-s must be positive, --warmup-s not negative");
     }
     let transport = transport(args.transport);
-    let url = plain_http_target(&args.url)?;
     let method = MethodName::parse_lenient(&args.method).context("--method")?;
     let data = read_object(Some(&args.data), "--data")?;
     let request = AduibRequest::new("bench", method.to_string(), data);
-    let (path, body) = match transport {
-        Transport::JsonRpc => (
-            JSONRPC_PATH,
-            serde_json::to_vec(&JsonRpcRequest::for_aduib("bench", &request)?)?,
-        ),
-        Transport::Rest => (rest::RPC, serde_json::to_vec(&request)?),
-    };
-    let target = Target {
-        addr: url.0,
-        host: url.1,
-        path,
-        body: Bytes::from(body),
+    let target = match transport {
+        Transport::JsonRpc => {
+            let body = serde_json::to_vec(&JsonRpcRequest::for_aduib("bench", &request)?)?;
+            Target::http(&args.url, JSONRPC_PATH, body)?
+        }
+        Transport::Rest => Target::http(&args.url, rest::RPC, serde_json::to_vec(&request)?)?,
+        Transport::Grpc => Target::Grpc {
+            addr: format!("http://{}", args.url.trim_start_matches("http://")),
+            request: request_to_proto(&request),
+        },
     };
     // One probe first, so a wrong URL or method fails loudly instead of
     // producing a fast benchmark of errors.
-    let mut probe = connect(&target).await?;
-    if !send(&mut probe, &target).await? {
+    let mut probe = Caller::connect(&target).await?;
+    if !probe.call().await? {
         bail!("the probe call did not succeed; check --url, --method and --data");
     }
     let start = Instant::now();
@@ -85,6 +86,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         transport: match transport {
             Transport::JsonRpc => "jsonrpc",
             Transport::Rest => "rest",
+            Transport::Grpc => "grpc",
         },
         url: args.url,
         concurrency: args.concurrency,
@@ -103,12 +105,31 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Where and what to send.
 #[derive(Debug, Clone)]
-struct Target {
-    addr: SocketAddr,
-    host: String,
-    path: &'static str,
-    body: Bytes,
+enum Target {
+    Http {
+        addr: SocketAddr,
+        host: String,
+        path: &'static str,
+        body: Bytes,
+    },
+    Grpc {
+        addr: String,
+        request: pb::Request,
+    },
+}
+
+impl Target {
+    fn http(url: &str, path: &'static str, body: Vec<u8>) -> anyhow::Result<Target> {
+        let (addr, host) = plain_http_target(url)?;
+        Ok(Target::Http {
+            addr,
+            host,
+            path,
+            body: Bytes::from(body),
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -117,66 +138,105 @@ struct WorkerStats {
     errors: usize,
 }
 
-type Connection = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+/// One connection with one call in flight.
+enum Caller {
+    Http {
+        conn: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+        target: Target,
+    },
+    Grpc {
+        client: AduibRpcServiceClient<Channel>,
+        request: pb::Request,
+    },
+}
 
-async fn worker(
-    target: Target,
-    measure_from: Instant,
-    end: Instant,
-) -> anyhow::Result<WorkerStats> {
+impl Caller {
+    async fn connect(target: &Target) -> anyhow::Result<Caller> {
+        match target {
+            Target::Http { addr, .. } => {
+                let stream = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                stream.set_nodelay(true)?;
+                let (conn, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "bench connection closed");
+                    }
+                });
+                Ok(Caller::Http {
+                    conn,
+                    target: target.clone(),
+                })
+            }
+            Target::Grpc { addr, request } => {
+                let channel = Endpoint::from_shared(addr.clone())?
+                    .tcp_nodelay(true)
+                    .connect()
+                    .await
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                Ok(Caller::Grpc {
+                    client: AduibRpcServiceClient::new(channel),
+                    request: request.clone(),
+                })
+            }
+        }
+    }
+
+    /// One call; true when the reply is an Aduib success.
+    async fn call(&mut self) -> anyhow::Result<bool> {
+        match self {
+            Caller::Http { conn, target } => {
+                let Target::Http {
+                    host, path, body, ..
+                } = target
+                else {
+                    bail!("an HTTP caller holds an HTTP target");
+                };
+                conn.ready().await?;
+                let request = http::Request::post(*path)
+                    .header(http::header::HOST, host.as_str())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(Full::new(body.clone()))?;
+                let response = conn.send_request(request).await?;
+                let ok = response.status().is_success();
+                let body = response.into_body().collect().await?.to_bytes();
+                Ok(ok && contains(&body, br#""status":"success""#))
+            }
+            Caller::Grpc { client, request } => {
+                let response = client.call(request.clone()).await?.into_inner();
+                Ok(response.status == pb::ResponseStatus::Success as i32)
+            }
+        }
+    }
+}
+
+async fn worker(target: Target, measure_from: Instant, end: Instant) -> anyhow::Result<WorkerStats> {
     let mut stats = WorkerStats::default();
-    let mut conn = connect(&target).await?;
+    let mut caller = Caller::connect(&target).await?;
     loop {
         let sent = Instant::now();
         if sent >= end {
             return Ok(stats);
         }
-        let ok = match send(&mut conn, &target).await {
+        let ok = match caller.call().await {
             Ok(ok) => ok,
             Err(_) => {
                 // A dropped connection counts once, then we reconnect.
-                conn = connect(&target).await?;
+                caller = Caller::connect(&target).await?;
                 false
             }
         };
         if sent >= measure_from {
             if ok {
                 let us = sent.elapsed().as_micros();
-                stats
-                    .latencies_us
-                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+                stats.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
             } else {
                 stats.errors += 1;
             }
         }
     }
-}
-
-async fn connect(target: &Target) -> anyhow::Result<Connection> {
-    let stream = tokio::net::TcpStream::connect(target.addr)
-        .await
-        .with_context(|| format!("cannot connect to {}", target.addr))?;
-    stream.set_nodelay(true)?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "bench connection closed");
-        }
-    });
-    Ok(sender)
-}
-
-/// One call; true when the reply is an Aduib success.
-async fn send(conn: &mut Connection, target: &Target) -> anyhow::Result<bool> {
-    conn.ready().await?;
-    let request = http::Request::post(target.path)
-        .header(http::header::HOST, &target.host)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(target.body.clone()))?;
-    let response = conn.send_request(request).await?;
-    let ok = response.status().is_success();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok(ok && contains(&body, br#""status":"success""#))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use aduib_client::{AduibClient, ClientConfig, Transport};
+use aduib_client::{AduibClient, ClientConfig, ResponseStream, Transport};
 use aduib_core::{AduibRequest, AduibResponse, MethodName};
 use anyhow::Context;
 use futures::StreamExt;
 
 use crate::Outcome;
 use crate::cli::{AduibTransport, CallArgs, HealthArgs};
-use crate::input::{parse_headers, read_object};
+use crate::input::{parse_headers, parse_object, read_object, read_value};
 use crate::output::print_line;
 
 pub async fn call(args: CallArgs) -> anyhow::Result<Outcome> {
@@ -33,7 +33,20 @@ fn report(response: &AduibResponse) -> anyhow::Result<Outcome> {
 
 pub async fn stream(args: CallArgs) -> anyhow::Result<Outcome> {
     let (client, request) = prepare(&args)?;
-    let mut responses = client.stream(&request).await?;
+    print_stream(client.stream(&request).await?).await
+}
+
+pub async fn client_stream(args: CallArgs) -> anyhow::Result<Outcome> {
+    let (client, requests) = prepare_many(&args)?;
+    report(&client.client_stream(requests).await?)
+}
+
+pub async fn bidi(args: CallArgs) -> anyhow::Result<Outcome> {
+    let (client, requests) = prepare_many(&args)?;
+    print_stream(client.bidirectional(requests).await?).await
+}
+
+async fn print_stream(mut responses: ResponseStream) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::Success;
     while let Some(response) = responses.next().await {
         let response = response?;
@@ -56,6 +69,32 @@ fn prepare(args: &CallArgs) -> anyhow::Result<(AduibClient, AduibRequest)> {
     Ok((client, AduibRequest::new(id, method.to_string(), data)))
 }
 
+/// Requests for a client stream: one per NDJSON line of `--data` (default
+/// stdin), all to the same method and with ids `<id>-1`, `<id>-2`, ...
+fn prepare_many(args: &CallArgs) -> anyhow::Result<(AduibClient, Vec<AduibRequest>)> {
+    let method = MethodName::parse_lenient(&args.method).context("--method")?;
+    let text = read_value(args.data.as_deref().unwrap_or("-"), "--data")?;
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let requests = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let flag = format!("--data line {}", i + 1);
+            let data = parse_object(line, &flag)?;
+            Ok(AduibRequest::new(format!("{id}-{}", i + 1), method.to_string(), data))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if requests.is_empty() {
+        anyhow::bail!("--data holds no messages: give one JSON object per line");
+    }
+    let client = client(args.transport, &args.url, &args.headers, args.timeout_ms)?;
+    Ok((client, requests))
+}
+
 fn client(
     transport_arg: AduibTransport,
     url: &str,
@@ -74,5 +113,6 @@ pub fn transport(t: AduibTransport) -> Transport {
     match t {
         AduibTransport::Jsonrpc => Transport::JsonRpc,
         AduibTransport::Rest => Transport::Rest,
+        AduibTransport::Grpc => Transport::Grpc,
     }
 }

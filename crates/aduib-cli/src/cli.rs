@@ -26,6 +26,11 @@ pub enum Command {
     Call(CallArgs),
     /// One server-streaming Aduib call; prints one JSON response per line.
     Stream(CallArgs),
+    /// A client-streaming Aduib call (gRPC): each line of --data (NDJSON,
+    /// default stdin) is one message's data; prints the one response.
+    ClientStream(CallArgs),
+    /// A bidirectional Aduib call (gRPC): NDJSON in, one response per line out.
+    Bidi(CallArgs),
     /// HealthService.Check; prints the answer as an Aduib response.
     Health(HealthArgs),
     /// Any JSON-RPC 2.0 request, notification or batch to any server.
@@ -47,6 +52,9 @@ pub struct ServeArgs {
     /// Serve REST on ADDR (e.g. 127.0.0.1:17102).
     #[arg(long, value_name = "ADDR")]
     pub rest: Option<SocketAddr>,
+    /// Serve gRPC on ADDR (e.g. 127.0.0.1:17103).
+    #[arg(long, value_name = "ADDR")]
+    pub grpc: Option<SocketAddr>,
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = aduib_server::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
@@ -56,13 +64,14 @@ pub struct ServeArgs {
 pub enum AduibTransport {
     Jsonrpc,
     Rest,
+    Grpc,
 }
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
     #[arg(long, value_enum)]
     pub transport: AduibTransport,
-    /// Server base URL, e.g. http://127.0.0.1:17101.
+    /// Server base URL, e.g. http://127.0.0.1:17101; host:port for gRPC.
     #[arg(long)]
     pub url: String,
     /// rpc.v2/<service>/<Handler>.<method>, or the shorthand Service.method.

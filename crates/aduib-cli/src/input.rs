@@ -26,12 +26,19 @@ pub fn read_json(arg: &str, flag: &str) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{flag} is not valid JSON"))
 }
 
-/// An argument as a JSON object (`--data`).
+/// An argument as a JSON object (`--data`); none is an empty object.
 pub fn read_object(arg: Option<&str>, flag: &str) -> anyhow::Result<Map<String, Value>> {
-    match arg.map(|a| read_json(a, flag)).transpose()? {
+    match arg {
         None => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map),
-        Some(other) => bail!(
+        Some(arg) => parse_object(&read_value(arg, flag)?, flag),
+    }
+}
+
+/// Text as a JSON object.
+pub fn parse_object(text: &str, flag: &str) -> anyhow::Result<Map<String, Value>> {
+    match serde_json::from_str(text).with_context(|| format!("{flag} is not valid JSON"))? {
+        Value::Object(map) => Ok(map),
+        other => bail!(
             "{flag} must be a JSON object, got {}",
             aduib_core::envelope::json_kind(&other)
         ),

@@ -37,6 +37,8 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Call(args) => call::call(args).await,
         Command::Stream(args) => call::stream(args).await,
+        Command::ClientStream(args) => call::client_stream(args).await,
+        Command::Bidi(args) => call::bidi(args).await,
         Command::Health(args) => call::health(args).await,
         Command::Jsonrpc(args) => raw::jsonrpc(args).await,
         Command::Http(args) => raw::http(args).await,

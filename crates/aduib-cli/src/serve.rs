@@ -14,6 +14,7 @@ use crate::cli::ServeArgs;
 /// Where each transport listens when no transport flag is given.
 pub const DEFAULT_JSONRPC: &str = "127.0.0.1:17101";
 pub const DEFAULT_REST: &str = "127.0.0.1:17102";
+pub const DEFAULT_GRPC: &str = "127.0.0.1:17103";
 
 /// The demo workspace, built in so `aduib serve` works from any folder.
 const BUILTIN_DEMO: &str = include_str!("../../../workspaces/demo/workspace.toml");
@@ -23,6 +24,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let mut binds: Vec<(Transport, SocketAddr)> = [
         (Transport::JsonRpc, args.jsonrpc),
         (Transport::Rest, args.rest),
+        (Transport::Grpc, args.grpc),
     ]
     .into_iter()
     .filter_map(|(t, addr)| addr.map(|a| (t, a)))
@@ -31,12 +33,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         binds = vec![
             (Transport::JsonRpc, DEFAULT_JSONRPC.parse()?),
             (Transport::Rest, DEFAULT_REST.parse()?),
+            (Transport::Grpc, DEFAULT_GRPC.parse()?),
         ];
     }
     let server = Server::new(
         workspace::registry(&workspace),
         ServerConfig {
             body_limit: args.body_limit,
+            rich_demo: workspace::hosts_rich_demo(&workspace),
             ..ServerConfig::default()
         },
     );

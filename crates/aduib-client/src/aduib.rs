@@ -9,6 +9,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 
 use crate::error::ClientError;
+use crate::grpc::GrpcAduib;
 use crate::sse;
 
 /// The Aduib transports this client speaks.
@@ -16,6 +17,7 @@ use crate::sse;
 pub enum Transport {
     JsonRpc,
     Rest,
+    Grpc,
 }
 
 /// The JSON-RPC method of `HealthService.Check`.
@@ -28,8 +30,8 @@ pub type ResponseStream = BoxStream<'static, Result<AduibResponse, ClientError>>
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub transport: Transport,
-    /// The server's base URL (`http://127.0.0.1:17101`); the transport's path
-    /// may be included.
+    /// The server's base URL (`http://127.0.0.1:17101`; the transport's path
+    /// may be included), or `host:port` for gRPC.
     pub url: String,
     /// Extra HTTP headers sent with every call.
     pub headers: Vec<(String, String)>,
@@ -37,12 +39,94 @@ pub struct ClientConfig {
     pub timeout: Option<Duration>,
 }
 
-/// A client for one Aduib server. Connections are pooled and reused across
-/// calls; clone it freely.
+/// A client for one Aduib server. Connections are pooled (HTTP) or
+/// multiplexed (gRPC) and reused across calls; clone it freely.
 #[derive(Debug, Clone)]
 pub struct AduibClient {
+    inner: Inner,
+}
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Http(HttpAduib),
+    Grpc(GrpcAduib),
+}
+
+impl AduibClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let inner = match config.transport {
+            Transport::Grpc => Inner::Grpc(GrpcAduib::new(&config)?),
+            Transport::JsonRpc => Inner::Http(HttpAduib::new(HttpFlavor::JsonRpc, config)?),
+            Transport::Rest => Inner::Http(HttpAduib::new(HttpFlavor::Rest, config)?),
+        };
+        Ok(AduibClient { inner })
+    }
+
+    /// One unary call. A reply carrying an Aduib error is `Ok` with
+    /// `status: "error"`, whichever way the server placed the error.
+    pub async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
+        match &self.inner {
+            Inner::Http(http) => http.call(request).await,
+            Inner::Grpc(grpc) => grpc.call(request).await,
+        }
+    }
+
+    pub async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
+        match &self.inner {
+            Inner::Http(http) => http.stream(request).await,
+            Inner::Grpc(grpc) => grpc.stream(request).await,
+        }
+    }
+
+    /// A client-streaming call (gRPC only): every request is sent, one
+    /// response comes back.
+    pub async fn client_stream(
+        &self,
+        requests: Vec<AduibRequest>,
+    ) -> Result<AduibResponse, ClientError> {
+        self.grpc_only("client streaming")?.client_stream(requests).await
+    }
+
+    /// A bidirectional call (gRPC only).
+    pub async fn bidirectional(
+        &self,
+        requests: Vec<AduibRequest>,
+    ) -> Result<ResponseStream, ClientError> {
+        self.grpc_only("bidirectional streaming")?
+            .bidirectional(requests)
+            .await
+    }
+
+    pub async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
+        match &self.inner {
+            Inner::Http(http) => http.health(service).await,
+            Inner::Grpc(grpc) => grpc.health(service).await,
+        }
+    }
+
+    fn grpc_only(&self, what: &'static str) -> Result<&GrpcAduib, ClientError> {
+        match &self.inner {
+            Inner::Grpc(grpc) => Ok(grpc),
+            Inner::Http(_) => Err(ClientError::Unsupported {
+                what,
+                transport: "HTTP (JSON-RPC and REST)",
+            }),
+        }
+    }
+}
+
+/// The two Aduib-over-HTTP framings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HttpFlavor {
+    JsonRpc,
+    Rest,
+}
+
+/// Aduib over JSON-RPC or REST.
+#[derive(Debug, Clone)]
+struct HttpAduib {
     http: reqwest::Client,
-    transport: Transport,
+    flavor: HttpFlavor,
     base: String,
     unary_url: String,
     stream_url: String,
@@ -50,22 +134,22 @@ pub struct AduibClient {
     timeout: Option<Duration>,
 }
 
-impl AduibClient {
-    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
-        let base = base_url(&config.url, config.transport)?;
-        let (unary_url, stream_url) = match config.transport {
-            Transport::JsonRpc => {
+impl HttpAduib {
+    fn new(flavor: HttpFlavor, config: ClientConfig) -> Result<Self, ClientError> {
+        let base = base_url(&config.url, flavor)?;
+        let (unary_url, stream_url) = match flavor {
+            HttpFlavor::JsonRpc => {
                 let url = format!("{base}{JSONRPC_PATH}");
                 (url.clone(), url)
             }
-            Transport::Rest => (
+            HttpFlavor::Rest => (
                 format!("{base}{}", rest::RPC),
                 format!("{base}{}", rest::RPC_STREAM),
             ),
         };
-        Ok(AduibClient {
+        Ok(HttpAduib {
             http: crate::http_client()?,
-            transport: config.transport,
+            flavor,
             base,
             unary_url,
             stream_url,
@@ -74,13 +158,7 @@ impl AduibClient {
         })
     }
 
-    pub fn transport(&self) -> Transport {
-        self.transport
-    }
-
-    /// One unary call. A reply carrying an Aduib error is `Ok` with
-    /// `status: "error"`, whichever way the server placed the error.
-    pub async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
+    async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
         let url = &self.unary_url;
         let response = self.post(url, request, "application/json").await?;
         if sse::is_event_stream(&response) {
@@ -89,36 +167,30 @@ impl AduibClient {
         self.read_reply(response).await
     }
 
-    /// A server-streaming call: one response per item, ending when the server
-    /// closes the stream. A server that answers with one plain reply (an early
-    /// error, say) yields exactly that reply.
-    pub async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
+    async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
         let url = self.stream_url.clone();
         let response = self.post(&url, request, "text/event-stream").await?;
         if !sse::is_event_stream(&response) {
             let reply = self.read_reply(response).await;
             return Ok(stream::once(async move { reply }).boxed());
         }
-        let transport = self.transport;
+        let flavor = self.flavor;
         Ok(sse::events(response, self.timeout)
             .map(move |event| {
                 let data = event?.data;
-                parse_reply(transport, &url, data.as_bytes())
+                parse_reply(flavor, &url, data.as_bytes())
             })
             .boxed())
     }
 
-    /// `HealthService.Check`. The health object (`{"status":"healthy",
-    /// "services":{..}}`) arrives as the `result` of a success response, so
-    /// health reads like any other call.
-    pub async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
+    async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
         let query = match service {
             Some(service) => serde_json::json!({ "service": service }),
             None => serde_json::json!({}),
         };
         let id = uuid::Uuid::new_v4().to_string();
-        let (url, body) = match self.transport {
-            Transport::JsonRpc => {
+        let (url, body) = match self.flavor {
+            HttpFlavor::JsonRpc => {
                 let envelope = JsonRpcRequest::new(
                     Some(JsonRpcId::Str(id.clone())),
                     HEALTH_CHECK_METHOD,
@@ -126,7 +198,7 @@ impl AduibClient {
                 );
                 (self.unary_url.clone(), to_body(&envelope)?)
             }
-            Transport::Rest => (
+            HttpFlavor::Rest => (
                 format!("{}{}", self.base, rest::HEALTH_CHECK),
                 to_body(&query)?,
             ),
@@ -137,8 +209,8 @@ impl AduibClient {
             .bytes()
             .await
             .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
-        match self.transport {
-            Transport::JsonRpc => match parse_json::<JsonRpcResponse>(&url, &bytes)? {
+        match self.flavor {
+            HttpFlavor::JsonRpc => match parse_json::<JsonRpcResponse>(&url, &bytes)? {
                 JsonRpcResponse {
                     error: None,
                     result: Some(health),
@@ -149,10 +221,10 @@ impl AduibClient {
                     reason: e.message,
                 }),
             },
-            Transport::Rest if status.is_success() => {
+            HttpFlavor::Rest if status.is_success() => {
                 Ok(AduibResponse::success(id, parse_json(&url, &bytes)?))
             }
-            Transport::Rest => parse_reply(Transport::Rest, &url, &bytes),
+            HttpFlavor::Rest => parse_reply(HttpFlavor::Rest, &url, &bytes),
         }
     }
 
@@ -162,13 +234,13 @@ impl AduibClient {
         request: &AduibRequest,
         accept: &'static str,
     ) -> Result<reqwest::Response, ClientError> {
-        let body = match self.transport {
-            Transport::JsonRpc => {
+        let body = match self.flavor {
+            HttpFlavor::JsonRpc => {
                 let envelope = JsonRpcRequest::for_aduib(uuid::Uuid::new_v4().to_string(), request)
                     .map_err(|e| ClientError::Encode(e.message))?;
                 to_body(&envelope)?
             }
-            Transport::Rest => to_body(request)?,
+            HttpFlavor::Rest => to_body(request)?,
         };
         self.post_body(url, body, accept).await
     }
@@ -204,7 +276,7 @@ impl AduibClient {
             .bytes()
             .await
             .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
-        parse_reply(self.transport, &url, &body).map_err(|error| {
+        parse_reply(self.flavor, &url, &body).map_err(|error| {
             if status.is_success() {
                 error
             } else {
@@ -222,16 +294,16 @@ fn to_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ClientError> {
     serde_json::to_vec(value).map_err(|e| ClientError::Encode(e.to_string()))
 }
 
-fn parse_reply(transport: Transport, url: &str, body: &[u8]) -> Result<AduibResponse, ClientError> {
-    match transport {
-        Transport::JsonRpc => {
+fn parse_reply(flavor: HttpFlavor, url: &str, body: &[u8]) -> Result<AduibResponse, ClientError> {
+    match flavor {
+        HttpFlavor::JsonRpc => {
             let reply: JsonRpcResponse = parse_json(url, body)?;
             reply.into_aduib().map_err(|e| ClientError::BadReply {
                 url: url.to_owned(),
                 reason: e.message,
             })
         }
-        Transport::Rest => parse_json(url, body),
+        HttpFlavor::Rest => parse_json(url, body),
     }
 }
 
@@ -255,7 +327,7 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 
 /// The scheme-host-port part of `url`, with a transport path the user may have
 /// included removed (`…/aduib_rpc`, `…/aduib_rpc/v2`).
-fn base_url(url: &str, transport: Transport) -> Result<String, ClientError> {
+fn base_url(url: &str, flavor: HttpFlavor) -> Result<String, ClientError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::InvalidUrl {
         url: url.to_owned(),
         reason: e.to_string(),
@@ -263,13 +335,13 @@ fn base_url(url: &str, transport: Transport) -> Result<String, ClientError> {
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(ClientError::InvalidUrl {
             url: url.to_owned(),
-            reason: format!("the {transport:?} transport needs http:// or https://"),
+            reason: format!("the {flavor:?} transport needs http:// or https://"),
         });
     }
     let trimmed = url.trim_end_matches('/');
-    let suffixes: &[&str] = match transport {
-        Transport::JsonRpc => &[JSONRPC_PATH],
-        Transport::Rest => &[rest::REST_PREFIX, JSONRPC_PATH],
+    let suffixes: &[&str] = match flavor {
+        HttpFlavor::JsonRpc => &[JSONRPC_PATH],
+        HttpFlavor::Rest => &[rest::REST_PREFIX, JSONRPC_PATH],
     };
     Ok(suffixes
         .iter()
@@ -297,10 +369,10 @@ mod tests {
 
     #[test]
     fn base_url_accepts_the_transport_path() {
-        let j = Transport::JsonRpc;
+        let j = HttpFlavor::JsonRpc;
         assert_eq!(base_url("http://h:1", j).unwrap(), "http://h:1");
         assert_eq!(base_url("http://h:1/aduib_rpc/", j).unwrap(), "http://h:1");
-        let r = Transport::Rest;
+        let r = HttpFlavor::Rest;
         assert_eq!(
             base_url("http://h:1/aduib_rpc/v2", r).unwrap(),
             "http://h:1"

@@ -36,8 +36,19 @@ pub enum ClientError {
     UnexpectedStream { url: String },
     #[error("cannot encode the request: {0}")]
     Encode(String),
-    #[error("cannot set up the HTTP client: {0}")]
+    #[error("cannot set up the client: {0}")]
     Setup(String),
+    #[error("{what} needs gRPC; {transport} cannot carry it")]
+    Unsupported {
+        what: &'static str,
+        transport: &'static str,
+    },
+    #[error("gRPC status {code:?} from {target}: {message}")]
+    GrpcStatus {
+        target: String,
+        code: tonic::Code,
+        message: String,
+    },
 }
 
 impl ClientError {

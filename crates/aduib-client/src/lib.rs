@@ -38,6 +38,7 @@
 
 pub mod aduib;
 pub mod error;
+pub mod grpc;
 pub mod raw;
 pub mod sse;
 

@@ -102,17 +102,23 @@ impl AduibRequest {
                 );
             }
         }
-        if let Some(version) = fields.get("aduib_rpc")
-            && version != PROTOCOL_VERSION
-        {
-            return Err(RpcError::new(
-                ErrorCode::UnsupportedVersion,
-                format!("unsupported protocol version {version}; this server speaks \"2.0\""),
-            ));
+        if let Some(version) = fields.get("aduib_rpc") {
+            check_version(version.as_str().unwrap_or_default())?;
         }
         serde_json::from_value(value)
             .map_err(|e| RpcError::invalid_params(format!("invalid Aduib request: {e}")))
     }
+}
+
+/// Accepts `"2.0"` only, the one version this side speaks (the peer does the same).
+pub fn check_version(version: &str) -> Result<(), RpcError> {
+    if version == PROTOCOL_VERSION {
+        return Ok(());
+    }
+    Err(RpcError::new(
+        ErrorCode::UnsupportedVersion,
+        format!("unsupported protocol version {version:?}; this side speaks \"2.0\""),
+    ))
 }
 
 /// The name of a JSON value's type, for error messages.

@@ -36,6 +36,23 @@ impl Args {
         }
     }
 
+    /// An optional number with a default.
+    pub fn number_or(&mut self, name: &str, default: i64) -> Result<Number, RpcError> {
+        match self.data.remove(name) {
+            None | Some(Value::Null) => Ok(Number::from(default)),
+            Some(value) => self.to_number(name, &value),
+        }
+    }
+
+    /// An optional array, empty when absent.
+    pub fn array_or_empty(&mut self, name: &str) -> Result<Vec<Value>, RpcError> {
+        match self.data.remove(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Err(self.wrong_type(name, "an array", &other)),
+        }
+    }
+
     /// An optional non-negative integer with a default.
     pub fn u64_or(&mut self, name: &str, default: u64) -> Result<u64, RpcError> {
         match self.data.remove(name) {

@@ -8,15 +8,18 @@ use futures::stream;
 use serde_json::{Value, json};
 
 use crate::args::{self, Args};
+use crate::dispatch::STREAM_ITEMS;
 use crate::registry::HandlerRegistry;
 
 /// The name the demo service registers under.
 pub const CACUL_SERVICE: &str = "CaculService";
+/// The rich gRPC demo service (`aduib.demo.v1.RichService`, see `demo_grpc`).
+pub const RICH_SERVICE: &str = "RichService";
 
 /// Upper bound for the demo's sleeps, so a typo cannot park a request for days.
 const MAX_DELAY_MS: u64 = 600_000;
 
-/// Registers `CaculService.{add, mul, echo, countdown, slow, fail}`.
+/// Registers `CaculService.{add, mul, sum, echo, countdown, slow, fail}`.
 pub fn register_cacul_service(registry: &mut HandlerRegistry) {
     registry
         .unary("CaculService.add", |mut args: Args| async move {
@@ -28,6 +31,22 @@ pub fn register_cacul_service(registry: &mut HandlerRegistry) {
             let (x, y) = (args.number("x")?, args.number("y")?);
             args.finish()?;
             Ok(Value::Number(args::mul(&x, &y)?))
+        })
+        .unary("CaculService.sum", |mut args: Args| async move {
+            // `x` of the first message plus `x` of every later one: the
+            // function a client stream calls.
+            let mut total = args.number_or("x", 0)?;
+            for (i, item) in args.array_or_empty(STREAM_ITEMS)?.iter().enumerate() {
+                let name = format!("{}[{STREAM_ITEMS}][{i}]", args.function());
+                let Value::Object(fields) = item else {
+                    return Err(RpcError::invalid_params(format!("{name} must be an object"))
+                        .with_field(format!("data.{STREAM_ITEMS}[{i}]"), "not an object"));
+                };
+                let mut item_args = Args::new(name, fields.clone());
+                total = args::add(&total, &item_args.number_or("x", 0)?)?;
+            }
+            args.finish()?;
+            Ok(Value::Number(total))
         })
         .unary("CaculService.echo", |args: Args| async move {
             Ok(Value::Object(args.into_map()))

@@ -120,6 +120,42 @@ impl Dispatcher {
     }
 }
 
+/// The key under which later messages of a client stream reach the function.
+pub const STREAM_ITEMS: &str = "stream_items";
+
+/// Folds a client stream into one request, as the peer does: the first message
+/// is the base and names the method; the `data` of every later message is
+/// appended to the base's `data.stream_items` (absent when there is none, so
+/// a one-message stream calls any function).
+pub fn fold_client_stream(
+    requests: impl IntoIterator<Item = AduibRequest>,
+) -> Result<AduibRequest, RpcError> {
+    let mut requests = requests.into_iter();
+    let mut base = requests.next().ok_or_else(|| {
+        RpcError::new(
+            ErrorCode::MissingRequiredField,
+            "a client stream needs at least one message",
+        )
+    })?;
+    let later: Vec<Value> = requests
+        .map(|r| Value::Object(r.data.unwrap_or_default()))
+        .collect();
+    if later.is_empty() {
+        return Ok(base);
+    }
+    let mut data = base.data.take().unwrap_or_default();
+    let items = data
+        .entry(STREAM_ITEMS)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(items) = items else {
+        return Err(RpcError::invalid_params(format!("`{STREAM_ITEMS}` must be an array"))
+            .with_field(format!("data.{STREAM_ITEMS}"), "not an array"));
+    };
+    items.extend(later);
+    base.data = Some(data);
+    Ok(base)
+}
+
 /// `Handler.method` for a canonical name or the legacy `Service.Handler.method`.
 fn handler_key(method: &str) -> Result<String, RpcError> {
     let parsed = if method.starts_with(aduib_core::method::METHOD_PREFIX) {
@@ -204,6 +240,25 @@ mod tests {
             .call(request("CaculService.add", json!({"x": 1, "y": 2})))
             .await;
         assert_eq!(resp.error.unwrap().code, 4001);
+    }
+
+    #[tokio::test]
+    async fn a_client_stream_folds_into_stream_items() {
+        let method = "rpc.v2/CaculService/CaculService.sum";
+        let folded = fold_client_stream([
+            request(method, json!({"x": 1})),
+            request(method, json!({"x": 2})),
+            request(method, json!({"x": 3.5})),
+        ])
+        .unwrap();
+        assert_eq!(
+            folded.data.clone().unwrap()["stream_items"],
+            json!([{"x": 2}, {"x": 3.5}])
+        );
+        assert_eq!(dispatcher().call(folded).await.result, Some(json!(6.5)));
+        assert_eq!(fold_client_stream([]).unwrap_err().code, 2002);
+        let single = fold_client_stream([request(method, json!({"x": 1}))]).unwrap();
+        assert_eq!(single.data, Some(json!({"x": 1}).as_object().cloned().unwrap()));
     }
 
     #[tokio::test]

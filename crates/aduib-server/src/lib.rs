@@ -33,6 +33,7 @@
 
 pub mod args;
 pub mod demo;
+pub mod demo_grpc;
 pub mod dispatch;
 pub mod frontend;
 pub mod registry;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +26,7 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub enum Transport {
     JsonRpc,
     Rest,
+    Grpc,
 }
 
 impl Transport {
@@ -32,6 +34,7 @@ impl Transport {
         match self {
             Transport::JsonRpc => "jsonrpc",
             Transport::Rest => "rest",
+            Transport::Grpc => "grpc",
         }
     }
 }
@@ -49,6 +52,8 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Silence after which an open stream gets a `: ping` comment.
     pub keep_alive: Duration,
+    /// Host the rich gRPC demo service (`aduib.demo.v1.RichService`).
+    pub rich_demo: bool,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +61,7 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             keep_alive: DEFAULT_KEEP_ALIVE,
+            rich_demo: false,
         }
     }
 }
@@ -68,6 +74,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: io::Error,
     },
+    #[error("cannot build gRPC reflection from the embedded descriptors: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
 }
 
 /// One bound transport.
@@ -78,9 +86,13 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The base URL clients use (`aduib call --url`).
+    /// The URL clients use (`aduib call --url`): a base URL for the HTTP
+    /// transports, `host:port` for gRPC.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.transport {
+            Transport::Grpc => self.addr.to_string(),
+            Transport::JsonRpc | Transport::Rest => format!("http://{}", self.addr),
+        }
     }
 }
 
@@ -88,6 +100,7 @@ impl Endpoint {
 #[derive(Debug, Clone)]
 pub struct Server {
     state: FrontendState,
+    rich_demo: bool,
 }
 
 impl Server {
@@ -98,6 +111,7 @@ impl Server {
                 body_limit: config.body_limit,
                 keep_alive: config.keep_alive,
             },
+            rich_demo: config.rich_demo,
         }
     }
 
@@ -105,12 +119,17 @@ impl Server {
         &self.state.dispatcher
     }
 
-    /// The router of one transport, for embedding or tests.
-    pub fn router(&self, transport: Transport) -> Router {
-        match transport {
+    /// The router of one transport, for embedding or tests. gRPC is served
+    /// through the same HTTP stack (HTTP/2 without TLS, by prior knowledge).
+    pub fn router(&self, transport: Transport) -> Result<Router, ServerError> {
+        Ok(match transport {
             Transport::JsonRpc => frontend::jsonrpc::router(self.state.clone()),
             Transport::Rest => frontend::rest::router(self.state.clone()),
-        }
+            Transport::Grpc => {
+                frontend::grpc::routes(self.state.dispatcher.clone(), self.rich_demo)?
+                    .into_axum_router()
+            }
+        })
     }
 
     /// Binds every `(transport, addr)` pair and starts serving. Binding is all or
@@ -120,7 +139,9 @@ impl Server {
         binds: &[(Transport, SocketAddr)],
     ) -> Result<RunningServer, ServerError> {
         let mut listeners = Vec::with_capacity(binds.len());
+        let mut routers = Vec::with_capacity(binds.len());
         for &(transport, addr) in binds {
+            routers.push(self.router(transport)?);
             let listener = TcpListener::bind(addr)
                 .await
                 .and_then(|l| l.local_addr().map(|bound| (l, bound)))
@@ -134,15 +155,20 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut endpoints = Vec::with_capacity(listeners.len());
-        for (transport, (listener, addr)) in listeners {
+        for ((transport, (listener, addr)), router) in listeners.into_iter().zip(routers) {
             endpoints.push(Endpoint { transport, addr });
-            let router = self.router(transport);
             let mut stopped = stopped.clone();
             tasks.spawn(async move {
                 let shutdown = async move {
                     // Either a stop request or the handle being dropped ends it.
                     let _ = stopped.wait_for(|stop| *stop).await;
                 };
+                // Small RPC messages must not wait for Nagle's algorithm.
+                let listener = listener.tap_io(|tcp| {
+                    if let Err(error) = tcp.set_nodelay(true) {
+                        tracing::debug!(%error, "cannot set TCP_NODELAY");
+                    }
+                });
                 if let Err(error) = axum::serve(listener, router)
                     .with_graceful_shutdown(shutdown)
                     .await

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::demo::{CACUL_SERVICE, register_cacul_service};
+use crate::demo::{CACUL_SERVICE, RICH_SERVICE, register_cacul_service};
 use crate::registry::HandlerRegistry;
 
 /// The file, inside a workspace folder, that describes it.
 pub const WORKSPACE_FILE: &str = "workspace.toml";
 
 /// Built-in services a workspace can host.
-pub const BUILTIN_SERVICES: &[&str] = &[CACUL_SERVICE];
+pub const BUILTIN_SERVICES: &[&str] = &[CACUL_SERVICE, RICH_SERVICE];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +80,12 @@ pub fn load(dir: &Path) -> Result<Workspace, WorkspaceError> {
     Ok(workspace)
 }
 
-/// The handlers of every service the workspace hosts.
+/// Whether the workspace hosts the rich gRPC demo service.
+pub fn hosts_rich_demo(workspace: &Workspace) -> bool {
+    workspace.serve.services.iter().any(|s| s == RICH_SERVICE)
+}
+
+/// The handlers of every Aduib service the workspace hosts.
 pub fn registry(workspace: &Workspace) -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
     for name in &workspace.serve.services {
@@ -110,6 +115,7 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo");
         let workspace = load(&dir).unwrap();
         assert_eq!(registry(&workspace).services(), [CACUL_SERVICE]);
+        assert!(hosts_rich_demo(&workspace));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP frontends. Each turns its framing into dispatcher calls and back.
 
+pub mod grpc;
 pub mod jsonrpc;
 pub mod rest;
 

@@ -1,0 +1,317 @@
+//! Aduib v2 over gRPC (`aduib.rpc.v2.AduibRpcService`, `HealthService`).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use aduib_core::{AduibRequest, AduibResponse, RpcError};
+use aduib_proto::convert::{health_from_proto, request_to_proto, response_from_proto};
+use aduib_proto::v2 as pb;
+use aduib_proto::v2::aduib_rpc_service_client::AduibRpcServiceClient;
+use aduib_proto::v2::health_service_client::HealthServiceClient;
+use futures::stream::{self, StreamExt};
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::aduib::{ClientConfig, ResponseStream};
+use crate::error::ClientError;
+
+/// Largest message accepted, as the server side.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub(crate) struct GrpcAduib {
+    target: String,
+    channel: Channel,
+    metadata: MetadataMap,
+    timeout: Option<Duration>,
+}
+
+impl GrpcAduib {
+    pub(crate) fn new(config: &ClientConfig) -> Result<Self, ClientError> {
+        let target = grpc_target(&config.url)?;
+        let endpoint = Endpoint::from_shared(format!("http://{target}"))
+            .map_err(|e| ClientError::InvalidUrl {
+                url: config.url.clone(),
+                reason: e.to_string(),
+            })?
+            .connect_timeout(Duration::from_secs(10))
+            .tcp_nodelay(true);
+        Ok(GrpcAduib {
+            target,
+            // Connects on first use, so a refused connection is reported by
+            // the call that needed it.
+            channel: endpoint.connect_lazy(),
+            metadata: metadata_map(&config.headers)?,
+            timeout: config.timeout,
+        })
+    }
+
+    fn aduib(&self) -> AduibRpcServiceClient<Channel> {
+        AduibRpcServiceClient::new(self.channel.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = self.metadata.clone();
+        if let Some(timeout) = self.timeout {
+            request.set_timeout(timeout);
+        }
+        request
+    }
+
+    pub(crate) async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
+        let mut client = self.aduib();
+        let call = client.call(self.request(request_to_proto(request)));
+        let reply = self.before_deadline(self.deadline(), call).await?;
+        self.response(reply.map(tonic::Response::into_inner))
+    }
+
+    pub(crate) async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
+        let deadline = self.deadline();
+        let mut client = self.aduib();
+        let call = client.call_server_stream(self.request(request_to_proto(request)));
+        let reply = self.before_deadline(deadline, call).await?;
+        Ok(self.bounded(self.responses(reply)?, deadline))
+    }
+
+    pub(crate) async fn client_stream(
+        &self,
+        requests: Vec<AduibRequest>,
+    ) -> Result<AduibResponse, ClientError> {
+        let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
+        let mut client = self.aduib();
+        let call = client.call_client_stream(self.request(stream::iter(messages)));
+        let reply = self.before_deadline(self.deadline(), call).await?;
+        self.response(reply.map(tonic::Response::into_inner))
+    }
+
+    pub(crate) async fn bidirectional(
+        &self,
+        requests: Vec<AduibRequest>,
+    ) -> Result<ResponseStream, ClientError> {
+        let deadline = self.deadline();
+        let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
+        let mut client = self.aduib();
+        let call = client.call_bidirectional(self.request(stream::iter(messages)));
+        let reply = self.before_deadline(deadline, call).await?;
+        Ok(self.bounded(self.responses(reply)?, deadline))
+    }
+
+    /// When the whole exchange must be over (the server also gets it, as
+    /// `grpc-timeout`).
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
+    }
+
+    fn timed_out(&self) -> ClientError {
+        ClientError::Timeout {
+            url: self.target.clone(),
+            after: self.timeout.unwrap_or_default(),
+        }
+    }
+
+    async fn before_deadline<T>(
+        &self,
+        deadline: Option<Instant>,
+        work: impl Future<Output = T>,
+    ) -> Result<T, ClientError> {
+        match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, work)
+                .await
+                .map_err(|_| self.timed_out()),
+            None => Ok(work.await),
+        }
+    }
+
+    /// Ends `responses` with a timeout error when the deadline passes first.
+    fn bounded(&self, responses: ResponseStream, deadline: Option<Instant>) -> ResponseStream {
+        let Some(deadline) = deadline else {
+            return responses;
+        };
+        let timed_out = self.timed_out();
+        stream::unfold(
+            (responses, Some(timed_out)),
+            move |(mut responses, timed_out)| async move {
+                let timed_out = timed_out?;
+                tokio::select! {
+                    item = responses.next() => item.map(|item| (item, (responses, Some(timed_out)))),
+                    () = tokio::time::sleep_until(deadline) => Some((Err(timed_out), (responses, None))),
+                }
+            },
+        )
+        .boxed()
+    }
+
+    pub(crate) async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
+        let query = pb::HealthCheckRequest {
+            service: service.map(str::to_owned),
+        };
+        let mut client =
+            HealthServiceClient::new(self.channel.clone()).accept_compressed(CompressionEncoding::Gzip);
+        let reply = self
+            .before_deadline(self.deadline(), client.check(self.request(query)))
+            .await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        match reply {
+            Ok(health) => Ok(AduibResponse::success(id, health_from_proto(health.get_ref()))),
+            Err(status) => self.failure(status).map(|error| AduibResponse::failure(id, error)),
+        }
+    }
+
+    fn response(
+        &self,
+        reply: Result<pb::Response, tonic::Status>,
+    ) -> Result<AduibResponse, ClientError> {
+        match reply {
+            Ok(response) => Ok(response_from_proto(response)),
+            Err(status) => self
+                .failure(status)
+                .map(|error| AduibResponse::failure("", error)),
+        }
+    }
+
+    fn responses(
+        &self,
+        reply: Result<tonic::Response<tonic::Streaming<pb::Response>>, tonic::Status>,
+    ) -> Result<ResponseStream, ClientError> {
+        let this = self.clone();
+        match reply {
+            Ok(stream) => Ok(stream
+                .into_inner()
+                .map(move |item| this.response(item))
+                .boxed()),
+            Err(status) => {
+                let one = self.response(Err(status));
+                Ok(stream::once(async move { one }).boxed())
+            }
+        }
+    }
+
+    /// A non-OK status: an Aduib error when the message carries one (the
+    /// typed services abort that way), otherwise no usable reply.
+    fn failure(&self, status: tonic::Status) -> Result<RpcError, ClientError> {
+        if let Ok(error) = serde_json::from_str::<RpcError>(status.message()) {
+            return Ok(error);
+        }
+        Err(status_error(&self.target, self.timeout, status))
+    }
+}
+
+/// Classifies a status that carries no Aduib error.
+pub(crate) fn status_error(target: &str, timeout: Option<Duration>, status: tonic::Status) -> ClientError {
+    let target = target.to_owned();
+    match status.code() {
+        // Servers enforcing our `grpc-timeout` answer DEADLINE_EXCEEDED, or
+        // CANCELLED (tonic) when their timer wins the race with ours.
+        tonic::Code::DeadlineExceeded => ClientError::Timeout {
+            url: target,
+            after: timeout.unwrap_or_default(),
+        },
+        tonic::Code::Cancelled if timeout.is_some() => ClientError::Timeout {
+            url: target,
+            after: timeout.unwrap_or_default(),
+        },
+        tonic::Code::Unavailable if is_connect_failure(&status) => ClientError::Connect {
+            url: target,
+            reason: root_message(&status),
+        },
+        code => ClientError::GrpcStatus {
+            target,
+            code,
+            message: status.message().to_owned(),
+        },
+    }
+}
+
+fn is_connect_failure(status: &tonic::Status) -> bool {
+    use std::error::Error;
+    let mut source = status.source();
+    while let Some(error) = source {
+        if error.downcast_ref::<tonic::transport::Error>().is_some()
+            || error.downcast_ref::<std::io::Error>().is_some()
+        {
+            return true;
+        }
+        source = error.source();
+    }
+    status.message().contains("connect")
+}
+
+fn root_message(status: &tonic::Status) -> String {
+    use std::error::Error;
+    let mut current: Option<&(dyn Error + 'static)> = status.source();
+    let mut message = status.message().to_owned();
+    while let Some(error) = current {
+        message = error.to_string();
+        current = error.source();
+    }
+    message
+}
+
+/// `host:port` from what a person may type: `host:port`, `grpc://host:port`
+/// or `http://host:port`.
+pub(crate) fn grpc_target(url: &str) -> Result<String, ClientError> {
+    let bare = url
+        .strip_prefix("grpc://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    let valid = bare
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+        && !bare.contains('/');
+    if !valid {
+        return Err(ClientError::InvalidUrl {
+            url: url.to_owned(),
+            reason: "a gRPC target is host:port".to_owned(),
+        });
+    }
+    Ok(bare.to_owned())
+}
+
+/// HTTP-style headers as gRPC metadata (ASCII values; `-bin` keys are base64).
+pub(crate) fn metadata_map(headers: &[(String, String)]) -> Result<MetadataMap, ClientError> {
+    let mut map = MetadataMap::new();
+    for (name, value) in headers {
+        let bad = |reason: String| ClientError::Encode(format!("metadata {name:?}: {reason}"));
+        let key = name.trim().to_ascii_lowercase();
+        if key.ends_with("-bin") {
+            let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|e| bad(e.to_string()))?;
+            let value = MetadataValue::try_from(value.trim().as_bytes())
+                .map_err(|e| bad(e.to_string()))?;
+            map.append_bin(key, value);
+        } else {
+            let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|e| bad(e.to_string()))?;
+            let value: MetadataValue<_> = value.trim().parse().map_err(|_| bad("not ASCII".into()))?;
+            map.append(key, value);
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_host_port() {
+        assert_eq!(grpc_target("127.0.0.1:50051").unwrap(), "127.0.0.1:50051");
+        assert_eq!(grpc_target("grpc://h:1/").unwrap(), "h:1");
+        assert_eq!(grpc_target("http://h:1").unwrap(), "h:1");
+        for bad in ["h", ":1", "h:x", "http://h:1/path"] {
+            assert!(grpc_target(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn metadata_accepts_ascii_and_names_bad_entries() {
+        let map = metadata_map(&[("X-Tenant-ID".into(), "t1".into())]).unwrap();
+        assert_eq!(map.get("x-tenant-id").unwrap(), "t1");
+        assert!(metadata_map(&[("bad key".into(), "v".into())]).is_err());
+    }
+}
