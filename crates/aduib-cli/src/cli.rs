@@ -33,6 +33,9 @@ pub enum Command {
     Bidi(CallArgs),
     /// HealthService.Check; prints the answer as an Aduib response.
     Health(HealthArgs),
+    /// Any gRPC service, by reflection, .proto files or a descriptor set.
+    #[command(subcommand)]
+    Grpc(GrpcCommand),
     /// Any JSON-RPC 2.0 request, notification or batch to any server.
     Jsonrpc(JsonRpcArgs),
     /// Any HTTP request to any server; event streams print one event per line.
@@ -168,4 +171,97 @@ pub struct BenchArgs {
     /// Unmeasured seconds first.
     #[arg(long, default_value_t = 1.0)]
     pub warmup_s: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrpcCommand {
+    /// Services (or, given a service, its methods), one per line.
+    List {
+        /// host:port
+        addr: String,
+        /// A service to list the methods of.
+        service: Option<String>,
+        #[command(flatten)]
+        conn: GrpcConnArgs,
+    },
+    /// A service, method, message or enum, as proto text.
+    Describe {
+        addr: String,
+        symbol: String,
+        #[command(flatten)]
+        conn: GrpcConnArgs,
+    },
+    /// Call any method. Prints each response message as one JSON line; a
+    /// non-OK status is printed as {"status":{..}} and exits 1.
+    Call {
+        addr: String,
+        /// package.Service/Method
+        method: String,
+        /// Request message(s) as JSON: one object, or several (one per line)
+        /// for client streams; @FILE or - for stdin. Default: {}.
+        #[arg(long, short = 'd', value_name = "JSON|@FILE|-")]
+        data: Option<String>,
+        /// Print headers, messages, trailers and status as tagged JSON lines.
+        #[arg(long, short = 'v')]
+        verbose: bool,
+        #[command(flatten)]
+        conn: GrpcConnArgs,
+    },
+    /// JSON Schema of a method's input message (or of a message).
+    Schema {
+        addr: String,
+        symbol: String,
+        /// Print a JSON template with every field set instead.
+        #[arg(long)]
+        template: bool,
+        #[command(flatten)]
+        conn: GrpcConnArgs,
+    },
+}
+
+/// How to reach a gRPC server and where its schema comes from.
+#[derive(Debug, Args)]
+pub struct GrpcConnArgs {
+    /// Metadata K:V, sent on every call (reflection too).
+    #[arg(long = "header", short = 'H', value_name = "K:V")]
+    pub headers: Vec<String>,
+    /// Schema from .proto files instead of reflection (repeatable).
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+    /// Include folder for imports (repeatable).
+    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    pub includes: Vec<PathBuf>,
+    /// Schema from a FileDescriptorSet file.
+    #[arg(long, value_name = "FILE", conflicts_with = "protos")]
+    pub protoset: Option<PathBuf>,
+    /// Deadline of the call (sent as grpc-timeout).
+    #[arg(long, value_name = "N")]
+    pub timeout_ms: Option<u64>,
+    /// Time allowed for each reflection request.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub reflection_timeout_ms: u64,
+    /// Largest message each way, in MiB.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub max_msg_mb: usize,
+    /// Compress requests with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Use TLS (system roots unless --cacert).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM CA certificate to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// PEM client certificate for mutual TLS (with --key; implies --tls).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Skip verifying the server's certificate (implies --tls).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Server name to verify when it differs from ADDR's host.
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
 }

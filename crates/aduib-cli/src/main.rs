@@ -3,6 +3,7 @@
 mod bench;
 mod call;
 mod cli;
+mod grpc;
 mod input;
 mod output;
 mod raw;
@@ -40,6 +41,7 @@ async fn main() -> ExitCode {
         Command::ClientStream(args) => call::client_stream(args).await,
         Command::Bidi(args) => call::bidi(args).await,
         Command::Health(args) => call::health(args).await,
+        Command::Grpc(command) => grpc::run(command).await,
         Command::Jsonrpc(args) => raw::jsonrpc(args).await,
         Command::Http(args) => raw::http(args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use aduib_core::{AduibRequest, AduibResponse, RpcError};
 use aduib_proto::convert::{health_from_proto, request_to_proto, response_from_proto};
 use aduib_proto::v2 as pb;
@@ -15,6 +13,7 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::aduib::{ClientConfig, ResponseStream};
+use crate::deadline::Deadline;
 use crate::error::ClientError;
 
 /// Largest message accepted, as the server side.
@@ -67,15 +66,15 @@ impl GrpcAduib {
     pub(crate) async fn call(&self, request: &AduibRequest) -> Result<AduibResponse, ClientError> {
         let mut client = self.aduib();
         let call = client.call(self.request(request_to_proto(request)));
-        let reply = self.before_deadline(self.deadline(), call).await?;
+        let reply = self.within(Deadline::after(self.timeout), call).await?;
         self.response(reply.map(tonic::Response::into_inner))
     }
 
     pub(crate) async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
-        let deadline = self.deadline();
+        let deadline = Deadline::after(self.timeout);
         let mut client = self.aduib();
         let call = client.call_server_stream(self.request(request_to_proto(request)));
-        let reply = self.before_deadline(deadline, call).await?;
+        let reply = self.within(deadline, call).await?;
         Ok(self.bounded(self.responses(reply)?, deadline))
     }
 
@@ -86,7 +85,7 @@ impl GrpcAduib {
         let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
         let mut client = self.aduib();
         let call = client.call_client_stream(self.request(stream::iter(messages)));
-        let reply = self.before_deadline(self.deadline(), call).await?;
+        let reply = self.within(Deadline::after(self.timeout), call).await?;
         self.response(reply.map(tonic::Response::into_inner))
     }
 
@@ -94,18 +93,12 @@ impl GrpcAduib {
         &self,
         requests: Vec<AduibRequest>,
     ) -> Result<ResponseStream, ClientError> {
-        let deadline = self.deadline();
+        let deadline = Deadline::after(self.timeout);
         let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
         let mut client = self.aduib();
         let call = client.call_bidirectional(self.request(stream::iter(messages)));
-        let reply = self.before_deadline(deadline, call).await?;
+        let reply = self.within(deadline, call).await?;
         Ok(self.bounded(self.responses(reply)?, deadline))
-    }
-
-    /// When the whole exchange must be over (the server also gets it, as
-    /// `grpc-timeout`).
-    fn deadline(&self) -> Option<Instant> {
-        self.timeout.map(|t| Instant::now() + t)
     }
 
     fn timed_out(&self) -> ClientError {
@@ -115,38 +108,6 @@ impl GrpcAduib {
         }
     }
 
-    async fn before_deadline<T>(
-        &self,
-        deadline: Option<Instant>,
-        work: impl Future<Output = T>,
-    ) -> Result<T, ClientError> {
-        match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, work)
-                .await
-                .map_err(|_| self.timed_out()),
-            None => Ok(work.await),
-        }
-    }
-
-    /// Ends `responses` with a timeout error when the deadline passes first.
-    fn bounded(&self, responses: ResponseStream, deadline: Option<Instant>) -> ResponseStream {
-        let Some(deadline) = deadline else {
-            return responses;
-        };
-        let timed_out = self.timed_out();
-        stream::unfold(
-            (responses, Some(timed_out)),
-            move |(mut responses, timed_out)| async move {
-                let timed_out = timed_out?;
-                tokio::select! {
-                    item = responses.next() => item.map(|item| (item, (responses, Some(timed_out)))),
-                    () = tokio::time::sleep_until(deadline) => Some((Err(timed_out), (responses, None))),
-                }
-            },
-        )
-        .boxed()
-    }
-
     pub(crate) async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
         let query = pb::HealthCheckRequest {
             service: service.map(str::to_owned),
@@ -154,13 +115,22 @@ impl GrpcAduib {
         let mut client =
             HealthServiceClient::new(self.channel.clone()).accept_compressed(CompressionEncoding::Gzip);
         let reply = self
-            .before_deadline(self.deadline(), client.check(self.request(query)))
+            .within(Deadline::after(self.timeout), client.check(self.request(query)))
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
         match reply {
             Ok(health) => Ok(AduibResponse::success(id, health_from_proto(health.get_ref()))),
             Err(status) => self.failure(status).map(|error| AduibResponse::failure(id, error)),
         }
+    }
+
+    async fn within<T>(&self, deadline: Deadline, work: impl Future<Output = T>) -> Result<T, ClientError> {
+        deadline.run(work).await.map_err(|_| self.timed_out())
+    }
+
+    fn bounded(&self, responses: ResponseStream, deadline: Deadline) -> ResponseStream {
+        let timed_out = self.timed_out();
+        deadline.bound(responses, move || Err(timed_out))
     }
 
     fn response(

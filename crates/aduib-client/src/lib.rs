@@ -37,6 +37,8 @@
 //! [`AduibResponse`]: aduib_core::AduibResponse
 
 pub mod aduib;
+pub mod anygrpc;
+pub mod deadline;
 pub mod error;
 pub mod grpc;
 pub mod raw;
