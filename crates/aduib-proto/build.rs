@@ -5,10 +5,7 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &[
-    "aduib_rpc_v2.proto",
-    "demo/aduib/demo/v1/rich.proto",
-];
+const PROTOS: &[&str] = &["aduib_rpc_v2.proto", "demo/aduib/demo/v1/rich.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");

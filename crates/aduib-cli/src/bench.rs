@@ -14,12 +14,12 @@ use aduib_core::{AduibRequest, MethodName, rest};
 use aduib_proto::convert::request_to_proto;
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_client::AduibRpcServiceClient;
-use tonic::transport::{Channel, Endpoint};
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
+use tonic::transport::{Channel, Endpoint};
 
 use crate::Outcome;
 use crate::call::transport;
@@ -56,7 +56,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
         Transport::Rest => Target::http(&args.url, rest::RPC, serde_json::to_vec(&request)?)?,
         Transport::Grpc => Target::Grpc {
             addr: format!("http://{}", args.url.trim_start_matches("http://")),
-            request: request_to_proto(&request),
+            request: Box::new(request_to_proto(&request)),
         },
     };
     // One probe first, so a wrong URL or method fails loudly instead of
@@ -116,7 +116,7 @@ enum Target {
     },
     Grpc {
         addr: String,
-        request: pb::Request,
+        request: Box<pb::Request>,
     },
 }
 
@@ -146,7 +146,7 @@ enum Caller {
     },
     Grpc {
         client: AduibRpcServiceClient<Channel>,
-        request: pb::Request,
+        request: Box<pb::Request>,
     },
 }
 
@@ -205,14 +205,18 @@ impl Caller {
                 Ok(ok && contains(&body, br#""status":"success""#))
             }
             Caller::Grpc { client, request } => {
-                let response = client.call(request.clone()).await?.into_inner();
+                let response = client.call(request.as_ref().clone()).await?.into_inner();
                 Ok(response.status == pb::ResponseStatus::Success as i32)
             }
         }
     }
 }
 
-async fn worker(target: Target, measure_from: Instant, end: Instant) -> anyhow::Result<WorkerStats> {
+async fn worker(
+    target: Target,
+    measure_from: Instant,
+    end: Instant,
+) -> anyhow::Result<WorkerStats> {
     let mut stats = WorkerStats::default();
     let mut caller = Caller::connect(&target).await?;
     loop {
@@ -231,7 +235,9 @@ async fn worker(target: Target, measure_from: Instant, end: Instant) -> anyhow::
         if sent >= measure_from {
             if ok {
                 let us = sent.elapsed().as_micros();
-                stats.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                stats
+                    .latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
             } else {
                 stats.errors += 1;
             }

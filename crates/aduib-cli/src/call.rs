@@ -85,7 +85,11 @@ fn prepare_many(args: &CallArgs) -> anyhow::Result<(AduibClient, Vec<AduibReques
         .map(|(i, line)| {
             let flag = format!("--data line {}", i + 1);
             let data = parse_object(line, &flag)?;
-            Ok(AduibRequest::new(format!("{id}-{}", i + 1), method.to_string(), data))
+            Ok(AduibRequest::new(
+                format!("{id}-{}", i + 1),
+                method.to_string(),
+                data,
+            ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if requests.is_empty() {

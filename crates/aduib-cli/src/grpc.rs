@@ -39,7 +39,9 @@ pub async fn run(command: GrpcCommand) -> anyhow::Result<Outcome> {
                 Ok(method) => method.input(),
                 Err(_) => pool
                     .get_message_by_name(symbol.trim_start_matches('.'))
-                    .ok_or_else(|| GrpcError::NotFound(format!("{symbol} is not a method or message")))?,
+                    .ok_or_else(|| {
+                        GrpcError::NotFound(format!("{symbol} is not a method or message"))
+                    })?,
             };
             let value = if template {
                 jsonschema::template(&message)
@@ -64,16 +66,20 @@ async fn list(addr: &str, service: Option<&str>, conn: &GrpcConnArgs) -> anyhow:
     let names: Vec<String> = match service {
         Some(service) => {
             let pool = pool(&client, conn, service).await?;
-            let descriptor = pool
-                .get_service_by_name(service)
-                .ok_or_else(|| GrpcError::NotFound(format!("service {service} is not in the schema")))?;
-            descriptor.methods().map(|m| m.full_name().to_owned()).collect()
+            let descriptor = pool.get_service_by_name(service).ok_or_else(|| {
+                GrpcError::NotFound(format!("service {service} is not in the schema"))
+            })?;
+            descriptor
+                .methods()
+                .map(|m| m.full_name().to_owned())
+                .collect()
         }
         None => match source(conn) {
             SchemaSource::Reflection => client.list_services().await?,
             offline => {
                 let pool = client.schema(&offline, &[]).await?;
-                let mut names: Vec<String> = pool.services().map(|s| s.full_name().to_owned()).collect();
+                let mut names: Vec<String> =
+                    pool.services().map(|s| s.full_name().to_owned()).collect();
                 names.sort();
                 names
             }
@@ -159,13 +165,20 @@ fn source(conn: &GrpcConnArgs) -> SchemaSource {
 }
 
 /// The schema, fetching by reflection only the service `symbol` belongs to.
-async fn pool(client: &AnyGrpc, conn: &GrpcConnArgs, symbol: &str) -> Result<DescriptorPool, GrpcError> {
+async fn pool(
+    client: &AnyGrpc,
+    conn: &GrpcConnArgs,
+    symbol: &str,
+) -> Result<DescriptorPool, GrpcError> {
     let symbol = symbol.trim_start_matches('.');
     let lookup = match anygrpc::split_method(symbol) {
         Ok((service, _)) if symbol.contains('/') => service,
         _ => symbol.to_owned(),
     };
-    match client.schema(&source(conn), std::slice::from_ref(&lookup)).await {
+    match client
+        .schema(&source(conn), std::slice::from_ref(&lookup))
+        .await
+    {
         // `pkg.Service.Method` is not a symbol reflection knows; its service is.
         Err(GrpcError::NotFound(_)) if !symbol.contains('/') => {
             let (service, _) = anygrpc::split_method(symbol)?;

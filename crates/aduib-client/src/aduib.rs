@@ -84,7 +84,9 @@ impl AduibClient {
         &self,
         requests: Vec<AduibRequest>,
     ) -> Result<AduibResponse, ClientError> {
-        self.grpc_only("client streaming")?.client_stream(requests).await
+        self.grpc_only("client streaming")?
+            .client_stream(requests)
+            .await
     }
 
     /// A bidirectional call (gRPC only).

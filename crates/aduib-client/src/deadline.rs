@@ -69,6 +69,11 @@ mod tests {
         assert_eq!(items, [Ok(0), Err("late")]);
         assert_eq!(Deadline::after(None).run(async { 1 }).await, Ok(1));
         let slow = tokio::time::sleep(Duration::from_secs(5));
-        assert_eq!(Deadline::after(Some(Duration::from_millis(5))).run(slow).await, Err(Elapsed));
+        assert_eq!(
+            Deadline::after(Some(Duration::from_millis(5)))
+                .run(slow)
+                .await,
+            Err(Elapsed)
+        );
     }
 }

@@ -70,7 +70,10 @@ impl GrpcAduib {
         self.response(reply.map(tonic::Response::into_inner))
     }
 
-    pub(crate) async fn stream(&self, request: &AduibRequest) -> Result<ResponseStream, ClientError> {
+    pub(crate) async fn stream(
+        &self,
+        request: &AduibRequest,
+    ) -> Result<ResponseStream, ClientError> {
         let deadline = Deadline::after(self.timeout);
         let mut client = self.aduib();
         let call = client.call_server_stream(self.request(request_to_proto(request)));
@@ -112,19 +115,31 @@ impl GrpcAduib {
         let query = pb::HealthCheckRequest {
             service: service.map(str::to_owned),
         };
-        let mut client =
-            HealthServiceClient::new(self.channel.clone()).accept_compressed(CompressionEncoding::Gzip);
+        let mut client = HealthServiceClient::new(self.channel.clone())
+            .accept_compressed(CompressionEncoding::Gzip);
         let reply = self
-            .within(Deadline::after(self.timeout), client.check(self.request(query)))
+            .within(
+                Deadline::after(self.timeout),
+                client.check(self.request(query)),
+            )
             .await?;
         let id = uuid::Uuid::new_v4().to_string();
         match reply {
-            Ok(health) => Ok(AduibResponse::success(id, health_from_proto(health.get_ref()))),
-            Err(status) => self.failure(status).map(|error| AduibResponse::failure(id, error)),
+            Ok(health) => Ok(AduibResponse::success(
+                id,
+                health_from_proto(health.get_ref()),
+            )),
+            Err(status) => self
+                .failure(status)
+                .map(|error| AduibResponse::failure(id, error)),
         }
     }
 
-    async fn within<T>(&self, deadline: Deadline, work: impl Future<Output = T>) -> Result<T, ClientError> {
+    async fn within<T>(
+        &self,
+        deadline: Deadline,
+        work: impl Future<Output = T>,
+    ) -> Result<T, ClientError> {
         deadline.run(work).await.map_err(|_| self.timed_out())
     }
 
@@ -173,7 +188,11 @@ impl GrpcAduib {
 }
 
 /// Classifies a status that carries no Aduib error.
-pub(crate) fn status_error(target: &str, timeout: Option<Duration>, status: tonic::Status) -> ClientError {
+pub(crate) fn status_error(
+    target: &str,
+    timeout: Option<Duration>,
+    status: tonic::Status,
+) -> ClientError {
     let target = target.to_owned();
     match status.code() {
         // Servers enforcing our `grpc-timeout` answer DEADLINE_EXCEEDED, or
@@ -252,12 +271,13 @@ pub(crate) fn metadata_map(headers: &[(String, String)]) -> Result<MetadataMap, 
         let key = name.trim().to_ascii_lowercase();
         if key.ends_with("-bin") {
             let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|e| bad(e.to_string()))?;
-            let value = MetadataValue::try_from(value.trim().as_bytes())
-                .map_err(|e| bad(e.to_string()))?;
+            let value =
+                MetadataValue::try_from(value.trim().as_bytes()).map_err(|e| bad(e.to_string()))?;
             map.append_bin(key, value);
         } else {
             let key = MetadataKey::from_bytes(key.as_bytes()).map_err(|e| bad(e.to_string()))?;
-            let value: MetadataValue<_> = value.trim().parse().map_err(|_| bad("not ASCII".into()))?;
+            let value: MetadataValue<_> =
+                value.trim().parse().map_err(|_| bad("not ASCII".into()))?;
             map.append(key, value);
         }
     }

@@ -18,6 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const TRANSPORTS: [Transport; 2] = [Transport::JsonRpc, Transport::Rest];
+/// Every Aduib transport, for behaviour that must not depend on the framing.
+const ALL_TRANSPORTS: [Transport; 3] = [Transport::JsonRpc, Transport::Rest, Transport::Grpc];
 
 async fn demo_server(config: ServerConfig) -> RunningServer {
     let mut registry = HandlerRegistry::new();
@@ -27,6 +29,7 @@ async fn demo_server(config: ServerConfig) -> RunningServer {
         .start(&[
             (aduib_server::Transport::JsonRpc, any),
             (aduib_server::Transport::Rest, any),
+            (aduib_server::Transport::Grpc, any),
         ])
         .await
         .unwrap()
@@ -40,6 +43,7 @@ fn client_for(
     let server_transport = match transport {
         Transport::JsonRpc => aduib_server::Transport::JsonRpc,
         Transport::Rest => aduib_server::Transport::Rest,
+        Transport::Grpc => aduib_server::Transport::Grpc,
     };
     let addr = server.addr(server_transport).unwrap();
     client(transport, format!("http://{addr}"), timeout)
@@ -66,7 +70,7 @@ fn request(function: &str, data: Value) -> AduibRequest {
 #[tokio::test]
 async fn unary_calls_keep_json_number_types() {
     let server = demo_server(ServerConfig::default()).await;
-    for transport in TRANSPORTS {
+    for transport in ALL_TRANSPORTS {
         let client = client_for(&server, transport, None);
         let cases = [
             ("add", json!({"x": 1, "y": 2}), json!(3)),
@@ -104,7 +108,7 @@ async fn unary_calls_keep_json_number_types() {
 async fn both_error_placements_read_the_same() {
     let server = demo_server(ServerConfig::default()).await;
     let mut errors = Vec::new();
-    for transport in TRANSPORTS {
+    for transport in ALL_TRANSPORTS {
         let response = client_for(&server, transport, None)
             .call(&request("fail", json!({})))
             .await
@@ -113,6 +117,7 @@ async fn both_error_placements_read_the_same() {
         errors.push(response.error.unwrap());
     }
     assert_eq!(errors[0], errors[1]);
+    assert_eq!(errors[0], errors[2]);
     assert_eq!(errors[0].code, 5000);
 }
 
@@ -190,7 +195,7 @@ async fn calling_a_stream_as_unary_says_so() {
 #[tokio::test]
 async fn health_reads_like_a_call() {
     let server = demo_server(ServerConfig::default()).await;
-    for transport in TRANSPORTS {
+    for transport in ALL_TRANSPORTS {
         let response = client_for(&server, transport, None)
             .health(Some("CaculService"))
             .await

@@ -45,7 +45,9 @@ pub fn value_to_json(value: &prost_types::Value) -> Value {
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
         Some(Kind::NumberValue(n)) => number_to_json(*n),
         Some(Kind::StringValue(s)) => Value::String(s.clone()),
-        Some(Kind::ListValue(list)) => Value::Array(list.values.iter().map(value_to_json).collect()),
+        Some(Kind::ListValue(list)) => {
+            Value::Array(list.values.iter().map(value_to_json).collect())
+        }
         Some(Kind::StructValue(s)) => Value::Object(struct_to_map(s)),
     }
 }
@@ -383,10 +385,14 @@ mod tests {
             ..Default::default()
         });
         let wire = request_to_proto(&request);
-        assert_eq!(wire.qos.as_ref().unwrap().priority, pb::Priority::High as i32);
+        assert_eq!(
+            wire.qos.as_ref().unwrap().priority,
+            pb::Priority::High as i32
+        );
         assert_eq!(request_from_proto(wire), request);
 
-        let response = core::AduibResponse::failure("r1", RpcError::internal("boom").with_field("f", "r"));
+        let response =
+            core::AduibResponse::failure("r1", RpcError::internal("boom").with_field("f", "r"));
         assert_eq!(response_from_proto(response_to_proto(&response)), response);
         let response = core::AduibResponse::success("r1", json!({"n": 2}));
         assert_eq!(response_from_proto(response_to_proto(&response)), response);

@@ -44,7 +44,9 @@ mod tests {
             .iter()
             .flat_map(|f| {
                 let package = f.package().to_owned();
-                f.service.iter().map(move |s| format!("{package}.{}", s.name()))
+                f.service
+                    .iter()
+                    .map(move |s| format!("{package}.{}", s.name()))
             })
             .collect();
         for expected in [
@@ -53,7 +55,10 @@ mod tests {
             "aduib.rpc.v2.HealthService",
             "aduib.demo.v1.RichService",
         ] {
-            assert!(services.iter().any(|s| s == expected), "{expected} in {services:?}");
+            assert!(
+                services.iter().any(|s| s == expected),
+                "{expected} in {services:?}"
+            );
         }
     }
 
@@ -69,8 +74,15 @@ mod tests {
             )),
             ..Default::default()
         };
-        let hex: String = request.encode_to_vec().iter().map(|b| format!("{b:02x}")).collect();
-        let method: String = b"rpc.v2/CaculService/CaculService.add".iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = request
+            .encode_to_vec()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let method: String = b"rpc.v2/CaculService/CaculService.add"
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(
             hex,
             format!(

@@ -39,8 +39,10 @@ pub fn register_cacul_service(registry: &mut HandlerRegistry) {
             for (i, item) in args.array_or_empty(STREAM_ITEMS)?.iter().enumerate() {
                 let name = format!("{}[{STREAM_ITEMS}][{i}]", args.function());
                 let Value::Object(fields) = item else {
-                    return Err(RpcError::invalid_params(format!("{name} must be an object"))
-                        .with_field(format!("data.{STREAM_ITEMS}[{i}]"), "not an object"));
+                    return Err(
+                        RpcError::invalid_params(format!("{name} must be an object"))
+                            .with_field(format!("data.{STREAM_ITEMS}[{i}]"), "not an object"),
+                    );
                 };
                 let mut item_args = Args::new(name, fields.clone());
                 total = args::add(&total, &item_args.number_or("x", 0)?)?;

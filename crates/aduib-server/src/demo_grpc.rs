@@ -35,8 +35,9 @@ impl RichService for RichDemo {
         }
         let interval = match interval {
             None => DEFAULT_TICK_INTERVAL,
-            Some(d) => Duration::try_from(d)
-                .map_err(|_| Status::invalid_argument("interval must be a non-negative duration"))?,
+            Some(d) => Duration::try_from(d).map_err(|_| {
+                Status::invalid_argument("interval must be a non-negative duration")
+            })?,
         };
         let ticks = stream::unfold(1, move |n| async move {
             if n > count {

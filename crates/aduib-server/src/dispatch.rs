@@ -148,8 +148,10 @@ pub fn fold_client_stream(
         .entry(STREAM_ITEMS)
         .or_insert_with(|| Value::Array(Vec::new()));
     let Value::Array(items) = items else {
-        return Err(RpcError::invalid_params(format!("`{STREAM_ITEMS}` must be an array"))
-            .with_field(format!("data.{STREAM_ITEMS}"), "not an array"));
+        return Err(
+            RpcError::invalid_params(format!("`{STREAM_ITEMS}` must be an array"))
+                .with_field(format!("data.{STREAM_ITEMS}"), "not an array"),
+        );
     };
     items.extend(later);
     base.data = Some(data);
@@ -258,7 +260,10 @@ mod tests {
         assert_eq!(dispatcher().call(folded).await.result, Some(json!(6.5)));
         assert_eq!(fold_client_stream([]).unwrap_err().code, 2002);
         let single = fold_client_stream([request(method, json!({"x": 1}))]).unwrap();
-        assert_eq!(single.data, Some(json!({"x": 1}).as_object().cloned().unwrap()));
+        assert_eq!(
+            single.data,
+            Some(json!({"x": 1}).as_object().cloned().unwrap())
+        );
     }
 
     #[tokio::test]

@@ -53,11 +53,13 @@ impl Decoder for DynamicDecoder {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        DynamicMessage::decode(self.0.clone(), src).map(Some).map_err(|e| {
-            Status::internal(format!(
-                "the reply is not a valid {}: {e}",
-                self.0.full_name()
-            ))
-        })
+        DynamicMessage::decode(self.0.clone(), src)
+            .map(Some)
+            .map_err(|e| {
+                Status::internal(format!(
+                    "the reply is not a valid {}: {e}",
+                    self.0.full_name()
+                ))
+            })
     }
 }

@@ -25,11 +25,17 @@ pub fn describe(pool: &DescriptorPool, symbol: &str) -> Result<String, GrpcError
     if let Ok(method) = super::find_method(pool, symbol) {
         return Ok(format!("{}\n", method_line(&method)));
     }
-    Err(GrpcError::NotFound(format!("{symbol} is not a service, method, message or enum in the schema")))
+    Err(GrpcError::NotFound(format!(
+        "{symbol} is not a service, method, message or enum in the schema"
+    )))
 }
 
 fn service_text(service: &ServiceDescriptor) -> String {
-    let mut out = format!("// {}\nservice {} {{\n", service.parent_file().name(), service.name());
+    let mut out = format!(
+        "// {}\nservice {} {{\n",
+        service.parent_file().name(),
+        service.name()
+    );
     for method in service.methods() {
         let _ = writeln!(out, "  {}", method_line(&method));
     }
@@ -91,7 +97,12 @@ fn field_line(field: &FieldDescriptor) -> String {
     } else {
         ""
     };
-    format!("{label}{} {} = {};", type_name(field), field.name(), field.number())
+    format!(
+        "{label}{} {} = {};",
+        type_name(field),
+        field.name(),
+        field.number()
+    )
 }
 
 fn type_name(field: &FieldDescriptor) -> String {
@@ -100,7 +111,11 @@ fn type_name(field: &FieldDescriptor) -> String {
     {
         let key = entry.map_entry_key_field();
         let value = entry.map_entry_value_field();
-        return format!("map<{}, {}>", kind_name(&key.kind()), kind_name(&value.kind()));
+        return format!(
+            "map<{}, {}>",
+            kind_name(&key.kind()),
+            kind_name(&value.kind())
+        );
     }
     kind_name(&field.kind())
 }
@@ -148,10 +163,19 @@ mod tests {
     #[test]
     fn services_list_every_call_kind() {
         let text = describe(&pool(), "aduib.demo.v1.RichService").unwrap();
-        assert!(text.contains("rpc Echo(.aduib.demo.v1.Rich) returns (.aduib.demo.v1.Rich);"), "{text}");
-        assert!(text.contains("rpc Ticks(.aduib.demo.v1.TickRequest) returns (stream .aduib.demo.v1.Tick);"));
-        assert!(text.contains("rpc Sum(stream .aduib.demo.v1.Number) returns (.aduib.demo.v1.Total);"));
-        assert!(text.contains("rpc Chat(stream .aduib.demo.v1.Rich) returns (stream .aduib.demo.v1.Rich);"));
+        assert!(
+            text.contains("rpc Echo(.aduib.demo.v1.Rich) returns (.aduib.demo.v1.Rich);"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "rpc Ticks(.aduib.demo.v1.TickRequest) returns (stream .aduib.demo.v1.Tick);"
+        ));
+        assert!(
+            text.contains("rpc Sum(stream .aduib.demo.v1.Number) returns (.aduib.demo.v1.Total);")
+        );
+        assert!(text.contains(
+            "rpc Chat(stream .aduib.demo.v1.Rich) returns (stream .aduib.demo.v1.Rich);"
+        ));
     }
 
     #[test]
@@ -168,8 +192,19 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }
-        assert!(describe(&pool(), "aduib.demo.v1.Color").unwrap().contains("COLOR_BLUE = 3;"));
-        assert!(describe(&pool(), "aduib.demo.v1.RichService/Sum").unwrap().starts_with("rpc Sum("));
-        assert!(matches!(describe(&pool(), "nope.Nothing"), Err(GrpcError::NotFound(_))));
+        assert!(
+            describe(&pool(), "aduib.demo.v1.Color")
+                .unwrap()
+                .contains("COLOR_BLUE = 3;")
+        );
+        assert!(
+            describe(&pool(), "aduib.demo.v1.RichService/Sum")
+                .unwrap()
+                .starts_with("rpc Sum(")
+        );
+        assert!(matches!(
+            describe(&pool(), "nope.Nothing"),
+            Err(GrpcError::NotFound(_))
+        ));
     }
 }

@@ -37,7 +37,10 @@ fn message_ref(message: &MessageDescriptor, defs: &mut Map<String, Value>) -> Va
             {
                 object.insert(
                     "description".into(),
-                    json!(format!("one of `{}`: set at most one of its fields", oneof.name())),
+                    json!(format!(
+                        "one of `{}`: set at most one of its fields",
+                        oneof.name()
+                    )),
                 );
             }
             properties.insert(field.json_name().to_owned(), schema);
@@ -71,11 +74,15 @@ fn kind_schema(kind: &Kind, defs: &mut Map<String, Value>) -> Value {
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
             json!({"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX})
         }
-        Kind::Uint32 | Kind::Fixed32 => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+        Kind::Uint32 | Kind::Fixed32 => {
+            json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
+        }
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
             json!({"type": ["string", "integer"], "pattern": "^-?[0-9]+$"})
         }
-        Kind::Uint64 | Kind::Fixed64 => json!({"type": ["string", "integer"], "pattern": "^[0-9]+$"}),
+        Kind::Uint64 | Kind::Fixed64 => {
+            json!({"type": ["string", "integer"], "pattern": "^[0-9]+$"})
+        }
         Kind::Bool => json!({"type": "boolean"}),
         Kind::String => json!({"type": "string"}),
         Kind::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
@@ -92,7 +99,9 @@ fn well_known_schema(message: &MessageDescriptor) -> Option<Value> {
     let wrapped = |t: &str| json!({"type": [t, "null"]});
     Some(match message.full_name() {
         "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
-        "google.protobuf.Duration" => json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"}),
+        "google.protobuf.Duration" => {
+            json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"})
+        }
         "google.protobuf.Struct" => json!({"type": "object"}),
         "google.protobuf.Value" => json!({}),
         "google.protobuf.ListValue" => json!({"type": "array"}),
@@ -105,7 +114,9 @@ fn well_known_schema(message: &MessageDescriptor) -> Option<Value> {
         }),
         "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => wrapped("number"),
         "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => wrapped("integer"),
-        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" | "google.protobuf.StringValue"
+        "google.protobuf.Int64Value"
+        | "google.protobuf.UInt64Value"
+        | "google.protobuf.StringValue"
         | "google.protobuf.BytesValue" => wrapped("string"),
         "google.protobuf.BoolValue" => wrapped("boolean"),
         _ => return None,
@@ -168,7 +179,9 @@ fn kind_template(kind: &Kind, open: &mut BTreeSet<String>) -> Option<Value> {
         Kind::Enum(e) => json!(e.default_value().name()),
         Kind::Message(m) if m.full_name() == "google.protobuf.Any" => {
             // An Any must name a type the schema knows; Empty is the simplest.
-            let empty = m.parent_pool().get_message_by_name("google.protobuf.Empty")?;
+            let empty = m
+                .parent_pool()
+                .get_message_by_name("google.protobuf.Empty")?;
             json!({"@type": format!("type.googleapis.com/{}", empty.full_name())})
         }
         Kind::Message(m) => message_template(m, open),
@@ -210,7 +223,10 @@ mod tests {
         assert_eq!(template["big"], "0");
         assert_eq!(template["color"], "COLOR_UNSPECIFIED");
         assert_eq!(template["counts"], json!({"key": "0"}));
-        assert_eq!(template["byId"], json!({"0": {"label": "", "tags": [""], "point": {"x": 0.0, "y": 0.0}}}));
+        assert_eq!(
+            template["byId"],
+            json!({"0": {"label": "", "tags": [""], "point": {"x": 0.0, "y": 0.0}}})
+        );
         assert_eq!(template["text"], "", "first field of the oneof");
         assert!(template.get("number").is_none(), "only one oneof member");
         assert_eq!(template["at"], "1970-01-01T00:00:00Z");
@@ -224,9 +240,17 @@ mod tests {
         let rich = &schema["$defs"]["aduib.demo.v1.Rich"]["properties"];
         assert_eq!(rich["big"]["type"], json!(["string", "integer"]));
         assert_eq!(rich["blob"]["contentEncoding"], "base64");
-        assert_eq!(rich["byId"]["additionalProperties"]["$ref"], "#/$defs/aduib.demo.v1.Inner");
+        assert_eq!(
+            rich["byId"]["additionalProperties"]["$ref"],
+            "#/$defs/aduib.demo.v1.Inner"
+        );
         assert_eq!(rich["took"]["type"], "string");
-        assert!(rich["color"]["enum"].as_array().unwrap().contains(&json!("COLOR_RED")));
+        assert!(
+            rich["color"]["enum"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("COLOR_RED"))
+        );
         assert!(schema["$defs"]["aduib.demo.v1.Point"].is_object());
     }
 }

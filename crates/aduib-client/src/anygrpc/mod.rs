@@ -18,8 +18,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::stream::{self, BoxStream, StreamExt};
+use prost::Message;
 use prost_reflect::{
-    DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage, SerializeOptions,
+    DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor, ReflectMessage,
+    SerializeOptions,
 };
 use serde_json::Value;
 use thiserror::Error;
@@ -133,8 +135,13 @@ pub struct AnyGrpc {
 impl AnyGrpc {
     /// Prepares a channel; it connects on first use.
     pub fn new(options: ConnectOptions) -> Result<Self, GrpcError> {
-        let target = grpc_target(&options.target).map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?;
-        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        let target = grpc_target(&options.target)
+            .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{target}"))
             .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?
             .connect_timeout(Duration::from_secs(10))
@@ -144,7 +151,8 @@ impl AnyGrpc {
                 .tls_config(tls_config(tls)?)
                 .map_err(|e| GrpcError::Setup(format!("TLS: {e}")))?;
         }
-        let metadata = metadata_map(&options.metadata).map_err(|e| GrpcError::Setup(e.to_string()))?;
+        let metadata =
+            metadata_map(&options.metadata).map_err(|e| GrpcError::Setup(e.to_string()))?;
         Ok(AnyGrpc {
             channel: endpoint.connect_lazy(),
             metadata,
@@ -154,7 +162,11 @@ impl AnyGrpc {
 
     /// A reflection session on this connection.
     pub fn reflection(&self) -> Reflection {
-        Reflection::new(self.channel.clone(), self.metadata.clone(), self.options.reflection_timeout)
+        Reflection::new(
+            self.channel.clone(),
+            self.metadata.clone(),
+            self.options.reflection_timeout,
+        )
     }
 
     /// The services the server lists by reflection.
@@ -166,9 +178,15 @@ impl AnyGrpc {
     }
 
     /// The schema from `source`; by reflection, only what `symbols` need.
-    pub async fn schema(&self, source: &SchemaSource, symbols: &[String]) -> Result<DescriptorPool, GrpcError> {
+    pub async fn schema(
+        &self,
+        source: &SchemaSource,
+        symbols: &[String],
+    ) -> Result<DescriptorPool, GrpcError> {
         match source {
-            SchemaSource::ProtoFiles { protos, includes } => schema::from_proto_files(protos, includes),
+            SchemaSource::ProtoFiles { protos, includes } => {
+                schema::from_proto_files(protos, includes)
+            }
             SchemaSource::Protoset(path) => schema::from_protoset(path),
             SchemaSource::Reflection => {
                 let mut reflection = self.reflection();
@@ -182,11 +200,33 @@ impl AnyGrpc {
 
     /// Runs `method` with `inputs` (exactly one unless the method streams
     /// requests). Events arrive as the server sends them.
-    pub async fn call(&self, method: &MethodDescriptor, inputs: Vec<DynamicMessage>) -> Result<Events, GrpcError> {
+    pub async fn call(
+        &self,
+        method: &MethodDescriptor,
+        inputs: Vec<DynamicMessage>,
+    ) -> Result<Events, GrpcError> {
         if !method.is_client_streaming() && inputs.len() != 1 {
             return Err(GrpcError::Input {
                 message: method.input().full_name().to_owned(),
-                reason: format!("{} takes exactly one message, got {}", method.full_name(), inputs.len()),
+                reason: format!(
+                    "{} takes exactly one message, got {}",
+                    method.full_name(),
+                    inputs.len()
+                ),
+            });
+        }
+        // Refuse here what the encoder would refuse mid-stream, with a reason.
+        if let Some(too_big) = inputs
+            .iter()
+            .find(|m| m.encoded_len() > self.options.max_message_bytes)
+        {
+            return Err(GrpcError::Input {
+                message: method.input().full_name().to_owned(),
+                reason: format!(
+                    "the message is {} bytes, over the limit of {} (raise it with --max-msg-mb)",
+                    too_big.encoded_len(),
+                    self.options.max_message_bytes
+                ),
             });
         }
         let path = format!("/{}/{}", method.parent_service().full_name(), method.name())
@@ -201,40 +241,58 @@ impl AnyGrpc {
             grpc = grpc.send_compressed(CompressionEncoding::Gzip);
         }
         let deadline = Deadline::after(self.options.timeout);
-        let ready = deadline.run(grpc.ready()).await.map_err(|_| self.timed_out())?;
+        let ready = deadline
+            .run(grpc.ready())
+            .await
+            .map_err(|_| self.timed_out())?;
         ready.map_err(|e| GrpcError::Connect {
             target: self.options.target.clone(),
             reason: root_cause(&e),
         })?;
         let events: Events = match (method.is_client_streaming(), method.is_server_streaming()) {
             (false, false) => {
-                let request = self.request(inputs.into_iter().next().ok_or_else(|| GrpcError::Input {
-                    message: method.input().full_name().to_owned(),
-                    reason: "no message".into(),
-                })?);
+                let request =
+                    self.request(inputs.into_iter().next().ok_or_else(|| GrpcError::Input {
+                        message: method.input().full_name().to_owned(),
+                        reason: "no message".into(),
+                    })?);
                 let reply = deadline.run(grpc.unary(request, path, codec)).await;
-                let reply = reply.map_err(|_| self.timed_out())?.map_err(|s| self.status(s))?;
+                let reply = reply
+                    .map_err(|_| self.timed_out())?
+                    .map_err(|s| self.status(s))?;
                 let (metadata, message, _) = reply.into_parts();
                 stream::iter([Ok(Event::Headers(metadata)), Ok(Event::Message(message))]).boxed()
             }
             (true, false) => {
                 let request = self.request(stream::iter(inputs));
-                let reply = deadline.run(grpc.client_streaming(request, path, codec)).await;
-                let reply = reply.map_err(|_| self.timed_out())?.map_err(|s| self.status(s))?;
+                let reply = deadline
+                    .run(grpc.client_streaming(request, path, codec))
+                    .await;
+                let reply = reply
+                    .map_err(|_| self.timed_out())?
+                    .map_err(|s| self.status(s))?;
                 let (metadata, message, _) = reply.into_parts();
                 stream::iter([Ok(Event::Headers(metadata)), Ok(Event::Message(message))]).boxed()
             }
             (client_streaming, true) => {
                 let reply = if client_streaming {
-                    deadline.run(grpc.streaming(self.request(stream::iter(inputs)), path, codec)).await
+                    deadline
+                        .run(grpc.streaming(self.request(stream::iter(inputs)), path, codec))
+                        .await
                 } else {
-                    let request = self.request(inputs.into_iter().next().ok_or_else(|| GrpcError::Input {
-                        message: method.input().full_name().to_owned(),
-                        reason: "no message".into(),
+                    let request = self.request(inputs.into_iter().next().ok_or_else(|| {
+                        GrpcError::Input {
+                            message: method.input().full_name().to_owned(),
+                            reason: "no message".into(),
+                        }
                     })?);
-                    deadline.run(grpc.server_streaming(request, path, codec)).await
+                    deadline
+                        .run(grpc.server_streaming(request, path, codec))
+                        .await
                 };
-                let reply = reply.map_err(|_| self.timed_out())?.map_err(|s| self.status(s))?;
+                let reply = reply
+                    .map_err(|_| self.timed_out())?
+                    .map_err(|s| self.status(s))?;
                 let (metadata, messages, _) = reply.into_parts();
                 let this = self.clone();
                 let body = stream::unfold(Some(messages), move |messages| {
@@ -242,7 +300,9 @@ impl AnyGrpc {
                     async move {
                         let mut messages = messages?;
                         match messages.message().await {
-                            Ok(Some(message)) => Some((Ok(Event::Message(message)), Some(messages))),
+                            Ok(Some(message)) => {
+                                Some((Ok(Event::Message(message)), Some(messages)))
+                            }
                             Ok(None) => match messages.trailers().await {
                                 Ok(Some(trailers)) => Some((Ok(Event::Trailers(trailers)), None)),
                                 Ok(None) => None,
@@ -277,8 +337,12 @@ impl AnyGrpc {
 
     /// A status from the server, or a failure to reach it.
     fn status(&self, status: tonic::Status) -> GrpcError {
-        match crate::grpc::status_error(&self.options.target, self.options.timeout, status.clone()) {
-            crate::ClientError::Connect { url, reason } => GrpcError::Connect { target: url, reason },
+        match crate::grpc::status_error(&self.options.target, self.options.timeout, status.clone())
+        {
+            crate::ClientError::Connect { url, reason } => GrpcError::Connect {
+                target: url,
+                reason,
+            },
             crate::ClientError::Timeout { after, .. } => GrpcError::Timeout(after),
             _ => GrpcError::Status(status),
         }
@@ -299,25 +363,39 @@ pub fn split_method(symbol: &str) -> Result<(String, String), GrpcError> {
         .rsplit_once('/')
         .or_else(|| symbol.rsplit_once('.'))
         .filter(|(s, m)| !s.is_empty() && !m.is_empty())
-        .ok_or_else(|| GrpcError::NotFound(format!("{symbol:?}: expected package.Service/Method")))?;
-    Ok((service.trim_start_matches('/').to_owned(), method.to_owned()))
+        .ok_or_else(|| {
+            GrpcError::NotFound(format!("{symbol:?}: expected package.Service/Method"))
+        })?;
+    Ok((
+        service.trim_start_matches('/').to_owned(),
+        method.to_owned(),
+    ))
 }
 
 /// Finds a method in `pool`.
 pub fn find_method(pool: &DescriptorPool, symbol: &str) -> Result<MethodDescriptor, GrpcError> {
     let (service_name, method_name) = split_method(symbol)?;
-    let service = pool
-        .get_service_by_name(&service_name)
-        .ok_or_else(|| GrpcError::NotFound(format!("service {service_name} is not in the schema")))?;
-    service.methods().find(|m| m.name() == method_name).ok_or_else(|| {
-        let known: Vec<String> = service.methods().map(|m| m.name().to_owned()).collect();
-        GrpcError::NotFound(format!("{service_name} has no method {method_name} (it has {})", known.join(", ")))
-    })
+    let service = pool.get_service_by_name(&service_name).ok_or_else(|| {
+        GrpcError::NotFound(format!("service {service_name} is not in the schema"))
+    })?;
+    service
+        .methods()
+        .find(|m| m.name() == method_name)
+        .ok_or_else(|| {
+            let known: Vec<String> = service.methods().map(|m| m.name().to_owned()).collect();
+            GrpcError::NotFound(format!(
+                "{service_name} has no method {method_name} (it has {})",
+                known.join(", ")
+            ))
+        })
 }
 
 /// Parses JSON text into messages of `descriptor`: one JSON value, or several
 /// (one per line, or simply one after another) for request streams.
-pub fn parse_messages(descriptor: &MessageDescriptor, text: &str) -> Result<Vec<DynamicMessage>, GrpcError> {
+pub fn parse_messages(
+    descriptor: &MessageDescriptor,
+    text: &str,
+) -> Result<Vec<DynamicMessage>, GrpcError> {
     let bad = |reason: String| GrpcError::Input {
         message: descriptor.full_name().to_owned(),
         reason,
@@ -326,15 +404,25 @@ pub fn parse_messages(descriptor: &MessageDescriptor, text: &str) -> Result<Vec<
         .into_iter::<Value>()
         .collect::<Result<Vec<Value>, _>>()
         .map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let single = values.len() == 1;
     values
         .into_iter()
         .enumerate()
         .map(|(i, value)| {
-            DynamicMessage::deserialize(descriptor.clone(), value).map_err(|e| {
-                bad(if i == 0 {
-                    e.to_string()
+            // Track where in the JSON a value was rejected, to name it.
+            let mut track = serde_path_to_error::Track::new();
+            let tracked = serde_path_to_error::Deserializer::new(value, &mut track);
+            DynamicMessage::deserialize(descriptor.clone(), tracked).map_err(|e| {
+                let path = track.path().to_string();
+                let at = if path == "." {
+                    String::new()
                 } else {
-                    format!("message {}: {e}", i + 1)
+                    format!(" at {path}")
+                };
+                bad(if single {
+                    format!("{e}{at}")
+                } else {
+                    format!("message {}{at}: {e}", i + 1)
                 })
             })
         })
@@ -371,7 +459,8 @@ pub fn metadata_to_json(metadata: &MetadataMap) -> Value {
 
 fn tls_config(tls: &TlsOptions) -> Result<ClientTlsConfig, GrpcError> {
     let read = |path: &PathBuf| {
-        std::fs::read(path).map_err(|e| GrpcError::Setup(format!("cannot read {}: {e}", path.display())))
+        std::fs::read(path)
+            .map_err(|e| GrpcError::Setup(format!("cannot read {}: {e}", path.display())))
     };
     let mut config = ClientTlsConfig::new();
     config = match &tls.ca_cert {

@@ -148,14 +148,30 @@ impl Reflection {
         request
     }
 
-    async fn bounded<T>(&self, work: impl Future<Output = Result<T, tonic::Status>>) -> Result<T, GrpcError> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(GrpcError::Status),
-            Err(_) => Err(GrpcError::Reflection(format!(
+    async fn bounded<T>(
+        &self,
+        work: impl Future<Output = Result<T, tonic::Status>>,
+    ) -> Result<T, GrpcError> {
+        let silent = || {
+            GrpcError::Reflection(format!(
                 "the server did not answer reflection within {:?}; is reflection enabled? \
                  (or give the schema with --proto or --protoset)",
                 self.timeout
-            ))),
+            ))
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(answer)) => Ok(answer),
+            // Our own `grpc-timeout` firing first reads the same as silence.
+            Ok(Err(status))
+                if matches!(
+                    status.code(),
+                    tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+                ) =>
+            {
+                Err(silent())
+            }
+            Ok(Err(status)) => Err(GrpcError::Status(status)),
+            Err(_) => Err(silent()),
         }
     }
 }

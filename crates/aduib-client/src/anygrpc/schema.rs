@@ -11,11 +11,17 @@ use super::GrpcError;
 
 /// `.proto` files and the folders their imports are resolved against. With no
 /// include folder, each file's own folder is used.
-pub fn from_proto_files(protos: &[PathBuf], includes: &[PathBuf]) -> Result<DescriptorPool, GrpcError> {
+pub fn from_proto_files(
+    protos: &[PathBuf],
+    includes: &[PathBuf],
+) -> Result<DescriptorPool, GrpcError> {
     let mut roots: Vec<PathBuf> = includes.to_vec();
     if roots.is_empty() {
         for proto in protos {
-            let parent = proto.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = proto
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if !roots.iter().any(|r| r == parent) {
                 roots.push(parent.to_path_buf());
             }
@@ -32,15 +38,19 @@ pub fn from_proto_files(protos: &[PathBuf], includes: &[PathBuf]) -> Result<Desc
 /// A serialized `FileDescriptorSet` (`protoc --descriptor_set_out`,
 /// `buf build -o`), ideally with imports included.
 pub fn from_protoset(path: &Path) -> Result<DescriptorPool, GrpcError> {
-    let bytes = std::fs::read(path).map_err(|e| GrpcError::Schema(format!("cannot read {}: {e}", path.display())))?;
-    let set = prost_types::FileDescriptorSet::decode(bytes.as_slice())
-        .map_err(|e| GrpcError::Schema(format!("{} is not a descriptor set: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| GrpcError::Schema(format!("cannot read {}: {e}", path.display())))?;
+    let set = prost_types::FileDescriptorSet::decode(bytes.as_slice()).map_err(|e| {
+        GrpcError::Schema(format!("{} is not a descriptor set: {e}", path.display()))
+    })?;
     pool_from_files(set.file)
 }
 
 /// A pool from file descriptors, completing missing well-known imports
 /// (`google/protobuf/*.proto`) from the built-in copies.
-pub fn pool_from_files(mut files: Vec<prost_types::FileDescriptorProto>) -> Result<DescriptorPool, GrpcError> {
+pub fn pool_from_files(
+    mut files: Vec<prost_types::FileDescriptorProto>,
+) -> Result<DescriptorPool, GrpcError> {
     let known: Vec<String> = files.iter().map(|f| f.name().to_owned()).collect();
     let missing: Vec<String> = files
         .iter()
@@ -103,8 +113,14 @@ mod tests {
             &[demo_root()],
         )
         .unwrap();
-        assert!(pool.get_service_by_name("aduib.demo.v1.RichService").is_some());
-        assert!(pool.get_message_by_name("google.protobuf.Timestamp").is_some());
+        assert!(
+            pool.get_service_by_name("aduib.demo.v1.RichService")
+                .is_some()
+        );
+        assert!(
+            pool.get_message_by_name("google.protobuf.Timestamp")
+                .is_some()
+        );
     }
 
     #[test]
@@ -124,8 +140,14 @@ mod tests {
     fn a_syntax_error_has_line_and_column() {
         let dir = std::env::temp_dir().join(format!("aduib-schema-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("bad.proto"), "syntax = \"proto3\";\nmessage A {\n  int32 x = ;\n}\n").unwrap();
-        let err = from_proto_files(&[dir.join("bad.proto")], &[dir.clone()]).unwrap_err().to_string();
+        std::fs::write(
+            dir.join("bad.proto"),
+            "syntax = \"proto3\";\nmessage A {\n  int32 x = ;\n}\n",
+        )
+        .unwrap();
+        let err = from_proto_files(&[dir.join("bad.proto")], std::slice::from_ref(&dir))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.proto:3:13: expected an integer"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }

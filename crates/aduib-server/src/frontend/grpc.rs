@@ -27,7 +27,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
 /// Every gRPC service the server hosts, with reflection.
-pub fn routes(dispatcher: Dispatcher, demo: bool) -> Result<Routes, tonic_reflection::server::Error> {
+pub fn routes(
+    dispatcher: Dispatcher,
+    demo: bool,
+) -> Result<Routes, tonic_reflection::server::Error> {
     let frontend = GrpcFrontend { dispatcher };
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -70,41 +73,43 @@ struct GrpcFrontend {
     dispatcher: Dispatcher,
 }
 
-/// A request's protobuf form as an envelope, or the error response a bad one
-/// gets (with the request's id).
-fn envelope(request: pb::Request) -> Result<AduibRequest, AduibResponse> {
+/// A request that cannot be run: its id, and why.
+type Rejected = (String, RpcError);
+
+/// A request's protobuf form as an envelope, or why it is rejected.
+fn envelope(request: pb::Request) -> Result<AduibRequest, Rejected> {
     let request = request_from_proto(request);
     match check_version(&request.aduib_rpc) {
         Ok(()) => Ok(request),
-        Err(error) => Err(AduibResponse::failure(
-            request.id.unwrap_or_default(),
-            error,
-        )),
+        Err(error) => Err((request.id.unwrap_or_default(), error)),
     }
 }
 
 /// Reads every message of a client stream. A message that does not decode ends
 /// the call with the decoder's status.
-async fn collect(stream: Streaming<pb::Request>) -> Result<Result<AduibRequest, AduibResponse>, Status> {
+async fn collect(stream: Streaming<pb::Request>) -> Result<Result<AduibRequest, Rejected>, Status> {
     let messages: Vec<pb::Request> = stream.try_collect().await?;
-    let requests: Result<Vec<AduibRequest>, AduibResponse> = messages.into_iter().map(envelope).collect();
-    Ok(requests.and_then(|requests| {
-        fold_client_stream(requests).map_err(|error| AduibResponse::failure("", error))
-    }))
+    let requests: Result<Vec<AduibRequest>, Rejected> =
+        messages.into_iter().map(envelope).collect();
+    Ok(requests
+        .and_then(|requests| fold_client_stream(requests).map_err(|error| (String::new(), error))))
 }
 
-fn one(response: AduibResponse) -> ResponseStream<pb::Response> {
-    stream::once(async move { Ok(response_to_proto(&response)) }).boxed()
+fn rejection((id, error): Rejected) -> pb::Response {
+    response_to_proto(&AduibResponse::failure(id, error))
+}
+
+fn one(response: pb::Response) -> ResponseStream<pb::Response> {
+    stream::once(async move { Ok(response) }).boxed()
 }
 
 #[tonic::async_trait]
 impl AduibRpcService for GrpcFrontend {
     async fn call(&self, request: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
-        let response = match envelope(request.into_inner()) {
-            Ok(request) => self.dispatcher.call(request).await,
-            Err(response) => response,
-        };
-        Ok(Response::new(response_to_proto(&response)))
+        Ok(Response::new(match envelope(request.into_inner()) {
+            Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+            Err(rejected) => rejection(rejected),
+        }))
     }
 
     type CallServerStreamStream = ResponseStream<pb::Response>;
@@ -115,7 +120,7 @@ impl AduibRpcService for GrpcFrontend {
     ) -> Result<Response<Self::CallServerStreamStream>, Status> {
         Ok(Response::new(match envelope(request.into_inner()) {
             Ok(request) => self.stream(request),
-            Err(response) => one(response),
+            Err(rejected) => one(rejection(rejected)),
         }))
     }
 
@@ -123,11 +128,10 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<Streaming<pb::Request>>,
     ) -> Result<Response<pb::Response>, Status> {
-        let response = match collect(request.into_inner()).await? {
-            Ok(request) => self.dispatcher.call(request).await,
-            Err(response) => response,
-        };
-        Ok(Response::new(response_to_proto(&response)))
+        Ok(Response::new(match collect(request.into_inner()).await? {
+            Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+            Err(rejected) => rejection(rejected),
+        }))
     }
 
     type CallBidirectionalStream = ResponseStream<pb::Response>;
@@ -138,7 +142,7 @@ impl AduibRpcService for GrpcFrontend {
     ) -> Result<Response<Self::CallBidirectionalStream>, Status> {
         Ok(Response::new(match collect(request.into_inner()).await? {
             Ok(request) => self.stream(request),
-            Err(response) => one(response),
+            Err(rejected) => one(rejection(rejected)),
         }))
     }
 }
@@ -169,7 +173,9 @@ impl HealthService for GrpcFrontend {
         request: Request<pb::HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let health = health_to_proto(&self.dispatcher.health(request.get_ref().service.as_deref()));
-        Ok(Response::new(stream::once(async move { Ok(health) }).boxed()))
+        Ok(Response::new(
+            stream::once(async move { Ok(health) }).boxed(),
+        ))
     }
 }
 
