@@ -50,18 +50,18 @@ def json_lines(text: str) -> list:
 
 @pytest.fixture(scope="session")
 def our_server():
-    """`aduib serve` on the demo workspace, JSON-RPC and REST on free ports.
+    """`aduib serve` on the demo workspace, every transport on a free port.
 
-    Yields {"jsonrpc": url, "rest": url}; at the end checks that SIGTERM
-    stops it cleanly with exit code 0.
+    Yields {"jsonrpc": url, "rest": url, "grpc": host:port}; at the end checks
+    that SIGTERM stops it cleanly with exit code 0.
     """
     proc = subprocess.Popen(
-        [ADUIB_BIN, "serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0"],
+        [ADUIB_BIN, "serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         text=True,
     )
     urls = {}
-    while len(urls) < 2:
+    while len(urls) < 3:
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"aduib serve exited: {proc.wait()}")
@@ -74,10 +74,10 @@ def our_server():
 
 @pytest.fixture(scope="session")
 def peer_servers():
-    """The Python peer on JSON-RPC and on REST ("http" is its name for REST)."""
+    """The Python peer on JSON-RPC, REST ("http" is its name for it) and gRPC."""
     procs, urls = [], {}
     try:
-        for ours, theirs in (("jsonrpc", "jsonrpc"), ("rest", "http")):
+        for ours, theirs in (("jsonrpc", "jsonrpc"), ("rest", "http"), ("grpc", "grpc")):
             port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, str(HERE / "peer_server.py"), "--transport", theirs, "--port", str(port)],
@@ -85,7 +85,7 @@ def peer_servers():
             )
             procs.append(proc)
             wait_for_port(port, proc)
-            urls[ours] = f"http://127.0.0.1:{port}"
+            urls[ours] = f"127.0.0.1:{port}" if ours == "grpc" else f"http://127.0.0.1:{port}"
         yield urls
     finally:
         for proc in procs:

@@ -1,7 +1,8 @@
 """The real aduib-rpc 2.0.1 peer serving the demo CaculService on one transport.
 
 Run by the interop tests: ``python peer_server.py --transport jsonrpc --port N``.
-The service mirrors our demo service (add, mul, echo, countdown, slow, fail),
+The service mirrors our demo service (add, mul, sum, echo, countdown, slow,
+fail),
 so one client exercises both servers the same way.
 """
 import argparse
@@ -44,6 +45,9 @@ class CaculService:
 
     def mul(self, x, y):
         return x * y
+
+    def sum(self, x=0, stream_items=None):
+        return x + sum(item.get("x", 0) for item in stream_items or [])
 
     def echo(self, **data) -> dict:
         return data

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import aduib, json_lines
 
-TRANSPORTS = ["jsonrpc", "rest"]
+TRANSPORTS = ["jsonrpc", "rest", "grpc"]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -58,3 +58,35 @@ def test_unknown_function_is_an_error_response(peer_servers, transport):
     assert out.returncode == 1, out.stderr
     [response] = json_lines(out.stdout)
     assert response["status"] == "error"
+
+
+def test_client_stream_over_grpc(peer_servers):
+    # The peer folds later messages into `stream_items` of the first.
+    out = aduib("client-stream", "--transport", "grpc", "--url", peer_servers["grpc"],
+                "--method", "CaculService.sum", stdin='{"x": 1}\n{"x": 2}\n{"x": 4}\n')
+    assert out.returncode == 0, out.stderr
+    [response] = json_lines(out.stdout)
+    assert response["result"] == 7
+
+
+def test_bidi_over_grpc(peer_servers):
+    out = aduib("bidi", "--transport", "grpc", "--url", peer_servers["grpc"],
+                "--method", "CaculService.countdown", stdin='{"start": 1}\n')
+    assert out.returncode == 0, out.stderr
+    assert [r["result"] for r in json_lines(out.stdout)] == [{"n": 1}, {"n": 0}]
+
+
+def test_grpc_list_uses_v1alpha_reflection_of_the_peer(peer_servers):
+    out = aduib("grpc", "list", peer_servers["grpc"])
+    assert out.returncode == 0, out.stderr
+    services = out.stdout.split()
+    for name in ("aduib.rpc.v2.AduibRpcService", "aduib.rpc.v2.HealthService", "aduib.rpc.v2.TaskService"):
+        assert name in services
+
+
+def test_grpc_call_any_method_of_the_peer_by_reflection(peer_servers):
+    out = aduib("grpc", "call", peer_servers["grpc"], "aduib.rpc.v2.HealthService/Check",
+                "--data", '{"service": "CaculService"}')
+    assert out.returncode == 0, out.stderr
+    [reply] = json_lines(out.stdout)
+    assert reply["status"] == "HEALTH_STATUS_HEALTHY"

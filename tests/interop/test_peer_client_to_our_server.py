@@ -9,7 +9,7 @@ from aduib_rpc.protocol.v2.health import HealthCheckRequest
 from aduib_rpc.utils.constant import TransportSchemes
 
 # Our transport name → the peer's scheme ("http" is the peer's name for REST).
-SCHEMES = {"jsonrpc": TransportSchemes.JSONRPC, "rest": TransportSchemes.HTTP}
+SCHEMES = {"jsonrpc": TransportSchemes.JSONRPC, "rest": TransportSchemes.HTTP, "grpc": TransportSchemes.GRPC}
 
 
 def request(function: str, data: dict) -> AduibRpcRequest:
@@ -50,11 +50,12 @@ def test_countdown_stream(our_server, transport):
     assert run(our_server, transport, scenario) == [{"n": 2}, {"n": 1}, {"n": 0}]
 
 
-def test_fail_over_jsonrpc(our_server):
+@pytest.mark.parametrize("transport", ["jsonrpc", "grpc"])
+def test_fail(our_server, transport):
     async def scenario(client):
         return await client.call(request("fail", {}))
 
-    response = run(our_server, "jsonrpc", scenario)
+    response = run(our_server, transport, scenario)
     assert response.status == "error"
     assert response.error.code == 5000
 
@@ -79,3 +80,26 @@ def test_health(our_server, transport):
     health = run(our_server, transport, scenario)
     assert str(health.status.value if hasattr(health.status, "value") else health.status) == "healthy"
     assert "CaculService" in health.services
+
+
+async def requests(*items):
+    for item in items:
+        yield item
+
+
+def test_client_stream_over_grpc(our_server):
+    async def scenario(client):
+        return await client.call_client_stream(
+            requests(request("sum", {"x": 1}), request("sum", {"x": 2}), request("sum", {"x": 4}))
+        )
+
+    response = run(our_server, "grpc", scenario)
+    assert response.status == "success"
+    assert response.result == 7
+
+
+def test_bidi_over_grpc(our_server):
+    async def scenario(client):
+        return [r.result async for r in client.call_bidirectional(requests(request("countdown", {"start": 1})))]
+
+    assert run(our_server, "grpc", scenario) == [{"n": 1}, {"n": 0}]
