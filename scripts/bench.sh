@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: our server vs the real Python peer (aduib-rpc 2.0.1), unary
-# CaculService.add over JSON-RPC and REST, measured in the same run by the same
-# load generator (`aduib bench`). One server runs at a time. Prints each
+# CaculService.add over JSON-RPC, REST and gRPC, and over gRPC also vs a bare
+# tonic server for the same proto; measured in the same run by the same load
+# generator (`aduib bench`). One server runs at a time. Prints each
 # measurement as JSON and then the ratios.
 #   BENCH_DURATION_S (default 10), BENCH_CONCURRENCY (default 32)
 set -euo pipefail
@@ -10,6 +11,7 @@ source scripts/env.sh
 scripts/setup-system.sh
 venv=$(scripts/setup-peer.sh)
 cargo build --release --locked -p aduib-cli >&2
+cargo build --release --locked -p aduib-server --example bare_tonic >&2
 bin=$CARGO_TARGET_DIR/release/aduib
 duration=${BENCH_DURATION_S:-10}
 concurrency=${BENCH_CONCURRENCY:-32}
@@ -26,17 +28,18 @@ wait_port() {
   done
   echo "bench: nothing listening on $1" >&2; return 1
 }
+url_for() { [[ $1 == grpc ]] && echo "127.0.0.1:$2" || echo "http://127.0.0.1:$2"; }
 measure() { # server-label transport url
   "$bin" bench --transport "$2" --url "$3" --concurrency "$concurrency" --duration-s "$duration" \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); r["server"]=sys.argv[1]; print(json.dumps(r))' "$1" \
     | tee -a "$results"
 }
 
-for transport in jsonrpc rest; do
+for transport in jsonrpc rest grpc; do
   port=$(free_port)
   "$bin" serve "--$transport" "127.0.0.1:$port" >/dev/null & pids+=($!)
   wait_port "$port"
-  measure ours "$transport" "http://127.0.0.1:$port"
+  measure ours "$transport" "$(url_for "$transport" "$port")"
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
   port=$(free_port)
@@ -44,18 +47,27 @@ for transport in jsonrpc rest; do
   "$venv/bin/python" tests/interop/peer_server.py --transport "$peer_transport" --port "$port" >/dev/null 2>&1 &
   pids+=($!)
   wait_port "$port"
-  measure peer "$transport" "http://127.0.0.1:$port"
+  measure peer "$transport" "$(url_for "$transport" "$port")"
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 done
+
+port=$(free_port)
+"$CARGO_TARGET_DIR/release/examples/bare_tonic" "127.0.0.1:$port" >/dev/null & pids+=($!)
+wait_port "$port"
+measure bare-tonic grpc "127.0.0.1:$port"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 by = {(r["server"], r["transport"]): r for r in rows}
-print(f"\n{'transport':<9} {'ours req/s':>11} {'p50/p99 ms':>13} {'peer req/s':>11} {'p50/p99 ms':>13} {'ratio':>7}")
-for t in ("jsonrpc", "rest"):
-    o, p = by[("ours", t)], by[("peer", t)]
+def row(label, t, other):
+    o, p = by[("ours", t)], by[(other, t)]
     ratio = o["rps"] / p["rps"] if p["rps"] else float("inf")
-    print(f"{t:<9} {o['rps']:>11.0f} {o['p50_ms']:>6.2f}/{o['p99_ms']:<6.2f} "
-          f"{p['rps']:>11.0f} {p['p50_ms']:>6.2f}/{p['p99_ms']:<6.2f} {ratio:>6.1f}x")
+    print(f"{label:<20} {o['rps']:>11.0f} {o['p50_ms']:>6.2f}/{o['p99_ms']:<6.2f} "
+          f"{p['rps']:>11.0f} {p['p50_ms']:>6.2f}/{p['p99_ms']:<6.2f} {ratio:>6.2f}x")
+print(f"\n{'ours vs':<20} {'ours req/s':>11} {'p50/p99 ms':>13} {'them req/s':>11} {'p50/p99 ms':>13} {'ratio':>7}")
+for t in ("jsonrpc", "rest", "grpc"):
+    row(f"peer {t}", t, "peer")
+row("bare tonic grpc", "grpc", "bare-tonic")
 PY

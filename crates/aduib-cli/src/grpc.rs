@@ -189,14 +189,15 @@ async fn pool(
 }
 
 fn client(addr: &str, conn: &GrpcConnArgs) -> anyhow::Result<AnyGrpc> {
-    if conn.insecure {
-        bail!("--insecure is not supported yet: give the server's CA certificate with --cacert");
-    }
-    let tls = (conn.tls || conn.cacert.is_some() || conn.cert.is_some()).then(|| TlsOptions {
-        ca_cert: conn.cacert.clone(),
-        client_cert: conn.cert.clone().zip(conn.key.clone()),
-        domain: conn.servername.clone(),
-    });
+    let tls =
+        (conn.tls || conn.insecure || conn.cacert.is_some() || conn.cert.is_some()).then(|| {
+            TlsOptions {
+                ca_cert: conn.cacert.clone(),
+                client_cert: conn.cert.clone().zip(conn.key.clone()),
+                domain: conn.servername.clone(),
+                insecure: conn.insecure,
+            }
+        });
     let mut options = ConnectOptions::new(addr);
     options.tls = tls;
     options.metadata = parse_headers(&conn.headers)?;

@@ -10,6 +10,7 @@
 
 pub mod codec;
 pub mod describe;
+mod insecure;
 pub mod jsonschema;
 pub mod reflection;
 pub mod schema;
@@ -82,6 +83,8 @@ pub struct TlsOptions {
     pub client_cert: Option<(PathBuf, PathBuf)>,
     /// Server name to verify, when it differs from the target host.
     pub domain: Option<String>,
+    /// Accept any server certificate (self-signed test servers).
+    pub insecure: bool,
 }
 
 /// How to reach a server.
@@ -137,7 +140,8 @@ impl AnyGrpc {
     pub fn new(options: ConnectOptions) -> Result<Self, GrpcError> {
         let target = grpc_target(&options.target)
             .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?;
-        let scheme = if options.tls.is_some() {
+        let verified_tls = options.tls.as_ref().filter(|tls| !tls.insecure);
+        let scheme = if verified_tls.is_some() {
             "https"
         } else {
             "http"
@@ -146,15 +150,26 @@ impl AnyGrpc {
             .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true);
-        if let Some(tls) = &options.tls {
+        if let Some(tls) = verified_tls {
             endpoint = endpoint
                 .tls_config(tls_config(tls)?)
                 .map_err(|e| GrpcError::Setup(format!("TLS: {e}")))?;
         }
+        let channel = match options.tls.as_ref().filter(|tls| tls.insecure) {
+            Some(tls) => {
+                let client_cert = match &tls.client_cert {
+                    Some((cert, key)) => Some((read_file(cert)?, read_file(key)?)),
+                    None => None,
+                };
+                insecure::channel(endpoint, &target, client_cert)?
+            }
+            // Connects on first use, so the call that needs it reports a failure.
+            None => endpoint.connect_lazy(),
+        };
         let metadata =
             metadata_map(&options.metadata).map_err(|e| GrpcError::Setup(e.to_string()))?;
         Ok(AnyGrpc {
-            channel: endpoint.connect_lazy(),
+            channel,
             metadata,
             options: ConnectOptions { target, ..options },
         })
@@ -457,18 +472,19 @@ pub fn metadata_to_json(metadata: &MetadataMap) -> Value {
     Value::Object(object)
 }
 
+fn read_file(path: &PathBuf) -> Result<Vec<u8>, GrpcError> {
+    std::fs::read(path)
+        .map_err(|e| GrpcError::Setup(format!("cannot read {}: {e}", path.display())))
+}
+
 fn tls_config(tls: &TlsOptions) -> Result<ClientTlsConfig, GrpcError> {
-    let read = |path: &PathBuf| {
-        std::fs::read(path)
-            .map_err(|e| GrpcError::Setup(format!("cannot read {}: {e}", path.display())))
-    };
     let mut config = ClientTlsConfig::new();
     config = match &tls.ca_cert {
-        Some(ca) => config.ca_certificate(Certificate::from_pem(read(ca)?)),
+        Some(ca) => config.ca_certificate(Certificate::from_pem(read_file(ca)?)),
         None => config.with_native_roots(),
     };
     if let Some((cert, key)) = &tls.client_cert {
-        config = config.identity(Identity::from_pem(read(cert)?, read(key)?));
+        config = config.identity(Identity::from_pem(read_file(cert)?, read_file(key)?));
     }
     if let Some(domain) = &tls.domain {
         config = config.domain_name(domain.clone());
