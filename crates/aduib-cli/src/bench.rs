@@ -1,7 +1,8 @@
 //! `aduib bench`: a closed-loop load generator for unary Aduib calls.
 //!
-//! Each of `concurrency` workers holds one connection (HTTP/1.1 keep-alive,
-//! or one HTTP/2 channel for gRPC) and one request in flight. It is deliberately lean (hyper, a pre-encoded body,
+//! Each of `concurrency` workers keeps one request in flight: over its own
+//! HTTP/1.1 keep-alive connection, or, for gRPC, over one of `connections`
+//! shared HTTP/2 connections with the request frame encoded once. It is deliberately lean (hyper, a pre-encoded body,
 //! a substring check of the reply) so that, on a small machine, the generator
 //! takes as little CPU as possible from the server being measured.
 
@@ -13,13 +14,12 @@ use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcRequest};
 use aduib_core::{AduibRequest, MethodName, rest};
 use aduib_proto::convert::request_to_proto;
 use aduib_proto::v2 as pb;
-use aduib_proto::v2::aduib_rpc_service_client::AduibRpcServiceClient;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use prost::Message;
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
 
 use crate::Outcome;
 use crate::call::transport;
@@ -54,14 +54,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             Target::http(&args.url, JSONRPC_PATH, body)?
         }
         Transport::Rest => Target::http(&args.url, rest::RPC, serde_json::to_vec(&request)?)?,
-        Transport::Grpc => Target::Grpc {
-            addr: format!("http://{}", args.url.trim_start_matches("http://")),
-            request: Box::new(request_to_proto(&request)),
-        },
+        Transport::Grpc => {
+            let (addr, host) = plain_http_target(&format!(
+                "http://{}",
+                args.url.trim_start_matches("http://")
+            ))?;
+            // HTTP/2 multiplexes: workers share a few connections, as real
+            // gRPC clients do, instead of one connection each.
+            let mut connections = Vec::with_capacity(args.connections);
+            for _ in 0..args.connections.clamp(1, args.concurrency) {
+                connections.push(connect_h2(addr).await?);
+            }
+            // The gRPC frame: no compression, big-endian length, message.
+            let message = request_to_proto(&request).encode_to_vec();
+            let mut frame = Vec::with_capacity(5 + message.len());
+            frame.push(0);
+            frame.extend_from_slice(&u32::try_from(message.len())?.to_be_bytes());
+            frame.extend_from_slice(&message);
+            Target::Grpc {
+                connections,
+                host,
+                frame: Bytes::from(frame),
+            }
+        }
     };
     // One probe first, so a wrong URL or method fails loudly instead of
     // producing a fast benchmark of errors.
-    let mut probe = Caller::connect(&target).await?;
+    let mut probe = Caller::connect(&target, 0).await?;
     if !probe.call().await? {
         bail!("the probe call did not succeed; check --url, --method and --data");
     }
@@ -69,9 +88,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     let measure_from = start + Duration::from_secs_f64(args.warmup_s);
     let end = measure_from + Duration::from_secs_f64(args.duration_s);
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..args.concurrency {
+    for slot in 0..args.concurrency {
         let target = target.clone();
-        workers.spawn(async move { worker(target, measure_from, end).await });
+        workers.spawn(async move { worker(target, slot, measure_from, end).await });
     }
     let mut latencies_us = Vec::new();
     let mut errors = 0;
@@ -115,8 +134,9 @@ enum Target {
         body: Bytes,
     },
     Grpc {
-        addr: String,
-        request: Box<pb::Request>,
+        connections: Vec<hyper::client::conn::http2::SendRequest<Full<Bytes>>>,
+        host: String,
+        frame: Bytes,
     },
 }
 
@@ -145,13 +165,15 @@ enum Caller {
         target: Target,
     },
     Grpc {
-        client: AduibRpcServiceClient<Channel>,
-        request: Box<pb::Request>,
+        conn: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+        host: String,
+        frame: Bytes,
     },
 }
 
 impl Caller {
-    async fn connect(target: &Target) -> anyhow::Result<Caller> {
+    /// A caller for worker `slot` (gRPC workers share channels round-robin).
+    async fn connect(target: &Target, slot: usize) -> anyhow::Result<Caller> {
         match target {
             Target::Http { addr, .. } => {
                 let stream = tokio::net::TcpStream::connect(addr)
@@ -170,15 +192,18 @@ impl Caller {
                     target: target.clone(),
                 })
             }
-            Target::Grpc { addr, request } => {
-                let channel = Endpoint::from_shared(addr.clone())?
-                    .tcp_nodelay(true)
-                    .connect()
-                    .await
-                    .with_context(|| format!("cannot connect to {addr}"))?;
+            Target::Grpc {
+                connections,
+                host,
+                frame,
+            } => {
+                let conn = connections
+                    .get(slot % connections.len().max(1))
+                    .context("no gRPC connection")?;
                 Ok(Caller::Grpc {
-                    client: AduibRpcServiceClient::new(channel),
-                    request: request.clone(),
+                    conn: conn.clone(),
+                    host: host.clone(),
+                    frame: frame.clone(),
                 })
             }
         }
@@ -204,9 +229,23 @@ impl Caller {
                 let body = response.into_body().collect().await?.to_bytes();
                 Ok(ok && contains(&body, br#""status":"success""#))
             }
-            Caller::Grpc { client, request } => {
-                let response = client.call(request.as_ref().clone()).await?.into_inner();
-                Ok(response.status == pb::ResponseStatus::Success as i32)
+            Caller::Grpc { conn, host, frame } => {
+                conn.ready().await?;
+                let request = http::Request::post(format!("http://{host}{GRPC_CALL_PATH}"))
+                    .header(http::header::CONTENT_TYPE, "application/grpc")
+                    .header(http::header::TE, "trailers")
+                    .body(Full::new(frame.clone()))?;
+                let response = conn.send_request(request).await?;
+                let collected = response.into_body().collect().await?;
+                let ok = collected
+                    .trailers()
+                    .and_then(|t| t.get("grpc-status"))
+                    .is_some_and(|s| s == "0");
+                let body = collected.to_bytes();
+                let reply = body
+                    .get(5..)
+                    .and_then(|message| pb::Response::decode(message).ok());
+                Ok(ok && reply.is_some_and(|r| r.status == pb::ResponseStatus::Success as i32))
             }
         }
     }
@@ -214,11 +253,12 @@ impl Caller {
 
 async fn worker(
     target: Target,
+    slot: usize,
     measure_from: Instant,
     end: Instant,
 ) -> anyhow::Result<WorkerStats> {
     let mut stats = WorkerStats::default();
-    let mut caller = Caller::connect(&target).await?;
+    let mut caller = Caller::connect(&target, slot).await?;
     loop {
         let sent = Instant::now();
         if sent >= end {
@@ -228,7 +268,7 @@ async fn worker(
             Ok(ok) => ok,
             Err(_) => {
                 // A dropped connection counts once, then we reconnect.
-                caller = Caller::connect(&target).await?;
+                caller = Caller::connect(&target, slot).await?;
                 false
             }
         };
@@ -243,6 +283,27 @@ async fn worker(
             }
         }
     }
+}
+
+/// The gRPC method the bench calls.
+const GRPC_CALL_PATH: &str = "/aduib.rpc.v2.AduibRpcService/Call";
+
+/// An HTTP/2 (prior knowledge) connection for the gRPC bench.
+async fn connect_h2(
+    addr: SocketAddr,
+) -> anyhow::Result<hyper::client::conn::http2::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_nodelay(true)?;
+    let (conn, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "bench connection closed");
+        }
+    });
+    Ok(conn)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -162,9 +162,13 @@ pub struct BenchArgs {
     pub method: String,
     #[arg(long, default_value = r#"{"x": 1, "y": 2}"#)]
     pub data: String,
-    /// Connections, each with one request in flight.
+    /// Requests in flight, one per worker.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// gRPC only: HTTP/2 connections the workers share (HTTP/1.1 uses one
+    /// connection per worker).
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
     /// Measured seconds.
     #[arg(long, default_value_t = 10.0)]
     pub duration_s: f64,
