@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Serve gRPC on ADDR (e.g. 127.0.0.1:17103).
     #[arg(long, value_name = "ADDR")]
     pub grpc: Option<SocketAddr>,
+    /// Serve Thrift on ADDR (e.g. 127.0.0.1:17104).
+    #[arg(long, value_name = "ADDR")]
+    pub thrift: Option<SocketAddr>,
     /// Largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = aduib_server::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,

@@ -15,6 +15,7 @@ use crate::cli::ServeArgs;
 pub const DEFAULT_JSONRPC: &str = "127.0.0.1:17101";
 pub const DEFAULT_REST: &str = "127.0.0.1:17102";
 pub const DEFAULT_GRPC: &str = "127.0.0.1:17103";
+pub const DEFAULT_THRIFT: &str = "127.0.0.1:17104";
 
 /// The demo workspace, built in so `aduib serve` works from any folder.
 const BUILTIN_DEMO: &str = include_str!("../../../workspaces/demo/workspace.toml");
@@ -25,6 +26,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         (Transport::JsonRpc, args.jsonrpc),
         (Transport::Rest, args.rest),
         (Transport::Grpc, args.grpc),
+        (Transport::Thrift, args.thrift),
     ]
     .into_iter()
     .filter_map(|(t, addr)| addr.map(|a| (t, a)))
@@ -34,6 +36,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             (Transport::JsonRpc, DEFAULT_JSONRPC.parse()?),
             (Transport::Rest, DEFAULT_REST.parse()?),
             (Transport::Grpc, DEFAULT_GRPC.parse()?),
+            (Transport::Thrift, DEFAULT_THRIFT.parse()?),
         ];
     }
     let server = Server::new(

@@ -27,6 +27,7 @@ pub enum Transport {
     JsonRpc,
     Rest,
     Grpc,
+    Thrift,
 }
 
 impl Transport {
@@ -35,6 +36,7 @@ impl Transport {
             Transport::JsonRpc => "jsonrpc",
             Transport::Rest => "rest",
             Transport::Grpc => "grpc",
+            Transport::Thrift => "thrift",
         }
     }
 }
@@ -90,7 +92,7 @@ impl Endpoint {
     /// transports, `host:port` for gRPC.
     pub fn url(&self) -> String {
         match self.transport {
-            Transport::Grpc => self.addr.to_string(),
+            Transport::Grpc | Transport::Thrift => self.addr.to_string(),
             Transport::JsonRpc | Transport::Rest => format!("http://{}", self.addr),
         }
     }
@@ -119,16 +121,17 @@ impl Server {
         &self.state.dispatcher
     }
 
-    /// The router of one transport, for embedding or tests. gRPC is served
-    /// through the same HTTP stack (HTTP/2 without TLS, by prior knowledge).
-    pub fn router(&self, transport: Transport) -> Result<Router, ServerError> {
+    /// What serves one transport. gRPC goes through the same HTTP stack as
+    /// JSON-RPC and REST (HTTP/2 without TLS, by prior knowledge).
+    fn frontend(&self, transport: Transport) -> Result<Frontend, ServerError> {
         Ok(match transport {
-            Transport::JsonRpc => frontend::jsonrpc::router(self.state.clone()),
-            Transport::Rest => frontend::rest::router(self.state.clone()),
-            Transport::Grpc => {
+            Transport::JsonRpc => Frontend::Http(frontend::jsonrpc::router(self.state.clone())),
+            Transport::Rest => Frontend::Http(frontend::rest::router(self.state.clone())),
+            Transport::Grpc => Frontend::Http(
                 frontend::grpc::routes(self.state.dispatcher.clone(), self.rich_demo)?
-                    .into_axum_router()
-            }
+                    .into_axum_router(),
+            ),
+            Transport::Thrift => Frontend::Thrift,
         })
     }
 
@@ -141,7 +144,7 @@ impl Server {
         let mut listeners = Vec::with_capacity(binds.len());
         let mut routers = Vec::with_capacity(binds.len());
         for &(transport, addr) in binds {
-            routers.push(self.router(transport)?);
+            routers.push(self.frontend(transport)?);
             let listener = TcpListener::bind(addr)
                 .await
                 .and_then(|l| l.local_addr().map(|bound| (l, bound)))
@@ -155,9 +158,17 @@ impl Server {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut endpoints = Vec::with_capacity(listeners.len());
-        for ((transport, (listener, addr)), router) in listeners.into_iter().zip(routers) {
+        for ((transport, (listener, addr)), frontend) in listeners.into_iter().zip(routers) {
             endpoints.push(Endpoint { transport, addr });
             let mut stopped = stopped.clone();
+            let router = match frontend {
+                Frontend::Http(router) => router,
+                Frontend::Thrift => {
+                    let dispatcher = self.state.dispatcher.clone();
+                    tasks.spawn(frontend::thrift::serve(listener, dispatcher, stopped));
+                    continue;
+                }
+            };
             tasks.spawn(async move {
                 let shutdown = async move {
                     // Either a stop request or the handle being dropped ends it.
@@ -183,6 +194,11 @@ impl Server {
             tasks,
         })
     }
+}
+
+enum Frontend {
+    Http(Router),
+    Thrift,
 }
 
 /// A started server. Dropping it stops the listeners too.

@@ -79,7 +79,8 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 let Some(prefix) = self.buf.get(..4) else {
                     return Ok(None);
                 };
-                let declared = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+                let declared =
+                    u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
                 if declared > self.limit {
                     return Err(FrameError::Malformed(ReadError::TooLarge {
                         declared: declared as u64,
@@ -95,7 +96,9 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 // Walk the message without building values: it ends after the
                 // header and one struct.
                 let mut reader = Reader::new(self.protocol, &self.buf, self.limit);
-                let walked = reader.message_begin().and_then(|_| reader.skip(Wire::Struct));
+                let walked = reader
+                    .message_begin()
+                    .and_then(|_| reader.skip(Wire::Struct));
                 match walked {
                     Ok(()) => Ok(Some(reader.position())),
                     Err(ReadError::Incomplete) if self.buf.len() <= self.limit => Ok(None),
@@ -111,10 +114,15 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
 }
 
 /// Writes one message with the connection's framing.
-pub async fn write_message<W: AsyncWrite + Unpin>(io: &mut W, framing: Framing, message: &[u8]) -> std::io::Result<()> {
+pub async fn write_message<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    framing: Framing,
+    message: &[u8],
+) -> std::io::Result<()> {
     if framing == Framing::Framed {
-        let length = u32::try_from(message.len())
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "message over 4 GiB"))?;
+        let length = u32::try_from(message.len()).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "message over 4 GiB")
+        })?;
         io.write_all(&length.to_be_bytes()).await?;
     }
     io.write_all(message).await?;

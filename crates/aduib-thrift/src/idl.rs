@@ -156,7 +156,10 @@ impl Schema {
         let mut names: Vec<String> = self
             .services
             .keys()
-            .map(|k| k.strip_prefix(&prefix).map_or_else(|| k.clone(), str::to_owned))
+            .map(|k| {
+                k.strip_prefix(&prefix)
+                    .map_or_else(|| k.clone(), str::to_owned)
+            })
             .collect();
         names.sort_by_key(|n| (n.contains('.'), n.clone()));
         names
@@ -250,7 +253,10 @@ impl Loader {
                     ast::Item::Exception(e) => (e.name.as_str(), NameKind::Struct),
                     ast::Item::Enum(e) => (e.name.as_str(), NameKind::Enum),
                     ast::Item::Typedef(t) => {
-                        typedefs.insert(format!("{stem}.{}", t.alias.as_str()), (stem.clone(), t.r#type.clone()));
+                        typedefs.insert(
+                            format!("{stem}.{}", t.alias.as_str()),
+                            (stem.clone(), t.r#type.clone()),
+                        );
                         (t.alias.as_str(), NameKind::Typedef)
                     }
                     _ => continue,
@@ -266,8 +272,12 @@ impl Loader {
         for (stem, file, _) in &self.files {
             for item in &file.items {
                 match item {
-                    ast::Item::Struct(s) => resolver.add_struct(schema, stem, &s.struct_like, StructKind::Struct)?,
-                    ast::Item::Union(u) => resolver.add_struct(schema, stem, &u.struct_like, StructKind::Union)?,
+                    ast::Item::Struct(s) => {
+                        resolver.add_struct(schema, stem, &s.struct_like, StructKind::Struct)?
+                    }
+                    ast::Item::Union(u) => {
+                        resolver.add_struct(schema, stem, &u.struct_like, StructKind::Union)?
+                    }
                     ast::Item::Exception(e) => {
                         resolver.add_struct(schema, stem, &e.struct_like, StructKind::Exception)?;
                     }
@@ -323,13 +333,18 @@ impl Loader {
                     if current.is_none() {
                         return Err(IdlError::Resolve {
                             file: file_stem.clone(),
-                            message: format!("service {} extends unknown service {qualified}", svc.name.as_str()),
+                            message: format!(
+                                "service {} extends unknown service {qualified}",
+                                svc.name.as_str()
+                            ),
                         });
                     }
                 }
             }
             let name = format!("{stem}.{}", service.name.as_str());
-            schema.services.insert(name.clone(), ServiceDef { name, functions });
+            schema
+                .services
+                .insert(name.clone(), ServiceDef { name, functions });
         }
         Ok(())
     }
@@ -391,8 +406,12 @@ impl Resolver<'_> {
             ast::Ty::Binary => Type::Binary,
             ast::Ty::Void => return Err(fail("void is only a result type".into())),
             ast::Ty::Uuid => return Err(fail("the uuid type is not supported".into())),
-            ast::Ty::List { value, .. } => Type::List(Box::new(self.ty(stem, &value.0, depth + 1)?)),
-            ast::Ty::Set { value, .. } => Type::Set(Box::new(self.ty(stem, &value.0, depth + 1)?)),
+            ast::Ty::List { value, .. } => {
+                Type::List(Box::new(self.ty(stem, &value.0, depth + 1)?))
+            }
+            ast::Ty::Set { value, .. } => {
+                Type::Set(Box::new(self.ty(stem, &value.0, depth + 1)?))
+            }
             ast::Ty::Map { key, value, .. } => Type::Map(
                 Box::new(self.ty(stem, &key.0, depth + 1)?),
                 Box::new(self.ty(stem, &value.0, depth + 1)?),
@@ -418,7 +437,11 @@ impl Resolver<'_> {
     fn field(&self, stem: &str, field: &ast::Field) -> Result<Field, IdlError> {
         let id = i16::try_from(field.id).map_err(|_| IdlError::Resolve {
             file: stem.to_owned(),
-            message: format!("field id {} of {} is out of range", field.id, field.name.as_str()),
+            message: format!(
+                "field id {} of {} is out of range",
+                field.id,
+                field.name.as_str()
+            ),
         })?;
         Ok(Field {
             id,
@@ -445,7 +468,9 @@ impl Resolver<'_> {
             .map(|f| self.field(stem, f))
             .collect::<Result<Vec<_>, _>>()?;
         let name = format!("{stem}.{}", s.name.as_str());
-        schema.structs.insert(name.clone(), StructDef { name, kind, fields });
+        schema
+            .structs
+            .insert(name.clone(), StructDef { name, kind, fields });
         Ok(())
     }
 
@@ -493,18 +518,25 @@ mod tests {
         );
         let payload = schema.struct_def("aduib_rpc_v2.ResponsePayload").unwrap();
         assert_eq!(payload.kind, StructKind::Union);
-        assert_eq!(schema.service_names(), ["AduibRpcService", "HealthService", "TaskService"]);
+        assert_eq!(
+            schema.service_names(),
+            ["AduibRpcService", "HealthService", "TaskService"]
+        );
     }
 
     #[test]
     fn syntax_errors_give_line_and_column() {
-        let err = Schema::parse_str("bad", "struct A {\n  1: i32 x\n  2 i32 y\n}\n").unwrap_err().to_string();
+        let err = Schema::parse_str("bad", "struct A {\n  1: i32 x\n  2 i32 y\n}\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
     }
 
     #[test]
     fn unknown_types_are_named() {
-        let err = Schema::parse_str("bad", "struct A { 1: Nope x }").unwrap_err().to_string();
+        let err = Schema::parse_str("bad", "struct A { 1: Nope x }")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown type bad.Nope"), "{err}");
     }
 }

@@ -13,6 +13,7 @@
 //! The Aduib Thrift transport (server and client) is built from these in
 //! `aduib-server` and `aduib-client`; `aduib thrift ...` calls any service.
 
+pub mod aduib;
 pub mod frame;
 pub mod idl;
 pub mod message;

@@ -87,7 +87,11 @@ fn write_fields(
 }
 
 /// Reads the arguments of a call whose header was already read.
-pub fn decode_args(schema: &Schema, reader: &mut Reader<'_>, function: &Function) -> Result<Value, DecodeError> {
+pub fn decode_args(
+    schema: &Schema,
+    reader: &mut Reader<'_>,
+    function: &Function,
+) -> Result<Value, DecodeError> {
     let def = crate::idl::StructDef {
         name: format!("{}_args", function.name),
         kind: crate::idl::StructKind::Struct,
@@ -182,7 +186,9 @@ pub fn decode_reply(
                 if id == 0
                     && let Some(ty) = &function.result
                 {
-                    outcome = Some(Outcome::Success(decoder.read_value(&mut r, ty, wire, "success")?));
+                    outcome = Some(Outcome::Success(
+                        decoder.read_value(&mut r, ty, wire, "success")?,
+                    ));
                 } else if let Some(field) = function.throws.iter().find(|f| f.id == id) {
                     let value = decoder.read_value(&mut r, &field.ty, wire, &field.name)?;
                     outcome = Some(Outcome::Declared {

@@ -226,7 +226,9 @@ impl Writer {
     pub fn write_bool(&mut self, value: bool) {
         match (self.protocol, self.pending_bool.take()) {
             (Protocol::Binary, _) => self.out.push(u8::from(value)),
-            (Protocol::Compact, Some(id)) => self.compact_field_header(if value { 1 } else { 2 }, id),
+            (Protocol::Compact, Some(id)) => {
+                self.compact_field_header(if value { 1 } else { 2 }, id)
+            }
             (Protocol::Compact, None) => self.out.push(if value { 1 } else { 2 }),
         }
     }
@@ -280,7 +282,9 @@ impl Writer {
                 self.out.push(element.binary_code());
                 self.out.extend_from_slice(&(size as u32).to_be_bytes());
             }
-            Protocol::Compact if size < 15 => self.out.push(((size as u8) << 4) | element.compact_code()),
+            Protocol::Compact if size < 15 => {
+                self.out.push(((size as u8) << 4) | element.compact_code())
+            }
             Protocol::Compact => {
                 self.out.push(0xf0 | element.compact_code());
                 self.varint(size as u64);
@@ -298,7 +302,8 @@ impl Writer {
             Protocol::Compact if size == 0 => self.out.push(0),
             Protocol::Compact => {
                 self.varint(size as u64);
-                self.out.push((key.compact_code() << 4) | value.compact_code());
+                self.out
+                    .push((key.compact_code() << 4) | value.compact_code());
             }
         }
     }
@@ -470,7 +475,8 @@ impl<'a> Reader<'a> {
                 let delta = header >> 4;
                 let last = self.last_ids.last().copied().unwrap_or(0);
                 let id = if delta == 0 {
-                    i16::try_from(unzigzag(self.varint()?)).map_err(|_| invalid("field id out of range"))?
+                    i16::try_from(unzigzag(self.varint()?))
+                        .map_err(|_| invalid("field id out of range"))?
                 } else {
                     last.wrapping_add(i16::from(delta))
                 };
@@ -556,7 +562,8 @@ impl<'a> Reader<'a> {
             Protocol::Binary => {
                 let code = self.byte()?;
                 let size = i32::from_be_bytes(self.array()?);
-                let size = u64::try_from(size).map_err(|_| invalid(format!("negative size {size}")))?;
+                let size =
+                    u64::try_from(size).map_err(|_| invalid(format!("negative size {size}")))?;
                 (Wire::from_binary_code(code), size)
             }
             Protocol::Compact => {
@@ -576,7 +583,8 @@ impl<'a> Reader<'a> {
                 let key = Wire::from_binary_code(self.byte()?);
                 let value = Wire::from_binary_code(self.byte()?);
                 let size = i32::from_be_bytes(self.array()?);
-                let size = u64::try_from(size).map_err(|_| invalid(format!("negative size {size}")))?;
+                let size =
+                    u64::try_from(size).map_err(|_| invalid(format!("negative size {size}")))?;
                 let (Some(key), Some(value)) = (key, value) else {
                     return Err(invalid("unknown map key or value type"));
                 };
@@ -589,9 +597,10 @@ impl<'a> Reader<'a> {
                     return Ok((Wire::Binary, Wire::Binary, 0));
                 }
                 let types = self.byte()?;
-                let (Some(key), Some(value)) =
-                    (Wire::from_compact_code(types >> 4), Wire::from_compact_code(types & 0x0f))
-                else {
+                let (Some(key), Some(value)) = (
+                    Wire::from_compact_code(types >> 4),
+                    Wire::from_compact_code(types & 0x0f),
+                ) else {
                     return Err(invalid("unknown map key or value type"));
                 };
                 Ok((key, value, self.length(size)?))

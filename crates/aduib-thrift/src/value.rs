@@ -72,17 +72,34 @@ pub struct Encoder<'s> {
 
 impl Encoder<'_> {
     /// A struct's fields from a JSON object; `path` names it in errors.
-    pub fn write_struct(&self, w: &mut Writer, def: &StructDef, json: &Value, path: &str) -> Result<(), EncodeError> {
+    pub fn write_struct(
+        &self,
+        w: &mut Writer,
+        def: &StructDef,
+        json: &Value,
+        path: &str,
+    ) -> Result<(), EncodeError> {
         let fail = |message: String| EncodeError {
             path: path.to_owned(),
             message,
         };
         let Value::Object(object) = json else {
-            return Err(fail(format!("expected an object for {}, got {}", def.name, kind(json))));
+            return Err(fail(format!(
+                "expected an object for {}, got {}",
+                def.name,
+                kind(json)
+            )));
         };
-        if let Some(unknown) = object.keys().find(|k| !def.fields.iter().any(|f| &f.name == *k)) {
+        if let Some(unknown) = object
+            .keys()
+            .find(|k| !def.fields.iter().any(|f| &f.name == *k))
+        {
             let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-            return Err(fail(format!("{} has no field {unknown:?} (fields: {})", def.name, known.join(", "))));
+            return Err(fail(format!(
+                "{} has no field {unknown:?} (fields: {})",
+                def.name,
+                known.join(", ")
+            )));
         }
         let present = def
             .fields
@@ -90,7 +107,10 @@ impl Encoder<'_> {
             .filter(|f| object.get(&f.name).is_some_and(|v| !v.is_null()))
             .count();
         if def.kind == StructKind::Union && present != 1 {
-            return Err(fail(format!("union {} needs exactly one field set, got {present}", def.name)));
+            return Err(fail(format!(
+                "union {} needs exactly one field set, got {present}",
+                def.name
+            )));
         }
         w.struct_begin();
         for field in &def.fields {
@@ -110,7 +130,13 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    pub fn write_value(&self, w: &mut Writer, ty: &Type, json: &Value, path: &str) -> Result<(), EncodeError> {
+    pub fn write_value(
+        &self,
+        w: &mut Writer,
+        ty: &Type,
+        json: &Value,
+        path: &str,
+    ) -> Result<(), EncodeError> {
         let fail = |message: String| EncodeError {
             path: path.to_owned(),
             message,
@@ -143,10 +169,16 @@ impl Encoder<'_> {
                         .find(|(n, _)| n == s)
                         .map(|(_, v)| *v)
                         .ok_or_else(|| {
-                            let names: Vec<&str> = def.values.iter().map(|(n, _)| n.as_str()).collect();
-                            fail(format!("{s:?} is not a value of {name} ({})", names.join(", ")))
+                            let names: Vec<&str> =
+                                def.values.iter().map(|(n, _)| n.as_str()).collect();
+                            fail(format!(
+                                "{s:?} is not a value of {name} ({})",
+                                names.join(", ")
+                            ))
                         })?,
-                    Value::Number(_) => int_in(json, path, i32::MIN.into(), i32::MAX.into())? as i32,
+                    Value::Number(_) => {
+                        int_in(json, path, i32::MIN.into(), i32::MAX.into())? as i32
+                    }
                     _ => return Err(expected()),
                 };
                 w.write_i32(number);
@@ -170,8 +202,11 @@ impl Encoder<'_> {
                 Value::Array(pairs) => {
                     w.map_begin(wire_of(key), wire_of(value), pairs.len());
                     for (i, pair) in pairs.iter().enumerate() {
-                        let (Some(k), Some(v), 2) = (pair.get(0), pair.get(1), pair.as_array().map_or(0, Vec::len))
-                        else {
+                        let (Some(k), Some(v), 2) = (
+                            pair.get(0),
+                            pair.get(1),
+                            pair.as_array().map_or(0, Vec::len),
+                        ) else {
                             return Err(fail(format!("entry {i} must be a [key, value] pair")));
                         };
                         self.write_value(w, key, k, &format!("{path}[{i}][0]"))?;
@@ -202,9 +237,13 @@ fn int_in(json: &Value, path: &str, min: i64, max: i64) -> Result<i64, EncodeErr
         message,
     };
     let n = match json {
-        Value::Number(n) => n.as_i64().ok_or_else(|| fail(format!("{n} is not an integer")))?,
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| fail(format!("{n} is not an integer")))?,
         // 64-bit values may come as strings, as protobuf JSON writes them.
-        Value::String(s) => s.parse().map_err(|_| fail(format!("{s:?} is not an integer")))?,
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| fail(format!("{s:?} is not an integer")))?,
         other => return Err(fail(format!("expected an integer, got {}", kind(other)))),
     };
     if !(min..=max).contains(&n) {
@@ -216,14 +255,24 @@ fn int_in(json: &Value, path: &str, min: i64, max: i64) -> Result<i64, EncodeErr
 fn is_scalar_key(ty: &Type) -> bool {
     matches!(
         ty,
-        Type::Bool | Type::Byte | Type::I16 | Type::I32 | Type::I64 | Type::Double | Type::String | Type::Binary | Type::Enum(_)
+        Type::Bool
+            | Type::Byte
+            | Type::I16
+            | Type::I32
+            | Type::I64
+            | Type::Double
+            | Type::String
+            | Type::Binary
+            | Type::Enum(_)
     )
 }
 
 /// An object key as the JSON value of the key type (`"1"` → `1`).
 fn key_from_string(ty: &Type, key: &str) -> Value {
     match ty {
-        Type::Bool => key.parse::<bool>().map_or_else(|_| Value::String(key.into()), Value::Bool),
+        Type::Bool => key
+            .parse::<bool>()
+            .map_or_else(|_| Value::String(key.into()), Value::Bool),
         Type::Byte | Type::I16 | Type::I32 | Type::I64 => key
             .parse::<i64>()
             .map_or_else(|_| Value::String(key.into()), |n| Value::Number(n.into())),
@@ -243,7 +292,12 @@ pub struct Decoder<'s> {
 }
 
 impl Decoder<'_> {
-    pub fn read_struct(&self, r: &mut Reader<'_>, def: &StructDef, path: &str) -> Result<Value, DecodeError> {
+    pub fn read_struct(
+        &self,
+        r: &mut Reader<'_>,
+        def: &StructDef,
+        path: &str,
+    ) -> Result<Value, DecodeError> {
         r.struct_begin()?;
         let mut object = Map::new();
         while let Some((wire, id)) = r.field_begin()? {
@@ -261,7 +315,13 @@ impl Decoder<'_> {
         Ok(Value::Object(object))
     }
 
-    pub fn read_value(&self, r: &mut Reader<'_>, ty: &Type, wire: Wire, path: &str) -> Result<Value, DecodeError> {
+    pub fn read_value(
+        &self,
+        r: &mut Reader<'_>,
+        ty: &Type,
+        wire: Wire,
+        path: &str,
+    ) -> Result<Value, DecodeError> {
         let expected = wire_of(ty);
         if wire != expected {
             return Err(DecodeError::Mismatch {
@@ -287,7 +347,9 @@ impl Decoder<'_> {
                 self.schema
                     .enum_def(name)
                     .and_then(|def| def.values.iter().find(|(_, v)| *v == number))
-                    .map_or(Value::Number(number.into()), |(n, _)| Value::String(n.clone()))
+                    .map_or(Value::Number(number.into()), |(n, _)| {
+                        Value::String(n.clone())
+                    })
             }
             Type::List(element) | Type::Set(element) => {
                 let (wire, size) = r.collection_begin()?;
@@ -315,7 +377,8 @@ impl Decoder<'_> {
                     let mut pairs = Vec::with_capacity(size.min(1024));
                     for i in 0..size {
                         let k = self.read_value(r, key, key_wire, &format!("{path}[{i}][0]"))?;
-                        let v = self.read_value(r, value, value_wire, &format!("{path}[{i}][1]"))?;
+                        let v =
+                            self.read_value(r, value, value_wire, &format!("{path}[{i}][1]"))?;
                         pairs.push(Value::Array(vec![k, v]));
                     }
                     Value::Array(pairs)

@@ -3,6 +3,7 @@
 pub mod grpc;
 pub mod jsonrpc;
 pub mod rest;
+pub mod thrift;
 
 use std::time::Duration;
 

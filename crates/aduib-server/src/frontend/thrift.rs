@@ -1,0 +1,259 @@
+//! Thrift frontend: `AduibRpcService`, `HealthService` (and `TaskService`,
+//! which answers a `TApplicationException` until the long-task work), as the
+//! peer serves them: strict binary protocol, buffered transport, service names
+//! multiplexed (`AduibRpcService:Call`) with `AduibRpcService` also reachable
+//! unprefixed. Framed transport and the compact protocol are recognised from
+//! a connection's first bytes too.
+//!
+//! Each connection is a tokio task; calls on it run one after another, as
+//! Thrift clients expect. Bad bytes get a `TApplicationException` when the
+//! message could be delimited, and a closed connection when not; other
+//! connections are unaffected.
+
+use aduib_core::{AduibRequest, ErrorCode, RpcError};
+use aduib_thrift::aduib::{
+    self as thrift_aduib, health_to_thrift, request_from_thrift, response_to_thrift,
+};
+use aduib_thrift::message::{decode_args, encode_app_error, encode_reply};
+use aduib_thrift::protocol::Reader;
+use aduib_thrift::{
+    AppError, AppErrorKind, Framing, MessageReader, Outcome, Protocol, Schema, write_message,
+};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::dispatch::{Dispatcher, fold_client_stream};
+
+/// Largest message accepted.
+pub const MAX_MESSAGE_BYTES: usize = aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES;
+
+/// The service an unprefixed message name belongs to.
+const DEFAULT_SERVICE: &str = "AduibRpcService";
+
+/// Accepts connections until `stopped` turns true, then waits for open
+/// connections to finish their current call.
+pub async fn serve(listener: TcpListener, dispatcher: Dispatcher, stopped: watch::Receiver<bool>) {
+    let schema = match thrift_aduib::schema() {
+        Ok(schema) => schema,
+        Err(error) => {
+            tracing::error!(%error, "the built-in Aduib Thrift IDL does not parse");
+            return;
+        }
+    };
+    let mut connections = JoinSet::new();
+    let mut stop = stopped.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let dispatcher = dispatcher.clone();
+                    let stopped = stopped.clone();
+                    connections.spawn(async move {
+                        if let Err(error) = connection(stream, schema, dispatcher, stopped).await {
+                            tracing::debug!(%peer, %error, "thrift connection closed");
+                        }
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "thrift accept failed"),
+            },
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        // Reap finished connections as we go.
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// Framing from the first byte: 0x80 (strict binary) or 0x82 (compact)
+/// starts an unframed message; anything else is the start of a frame length.
+async fn detect(stream: &TcpStream) -> std::io::Result<Framing> {
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(match first[0] {
+        0x80 | 0x82 => Framing::Buffered,
+        _ => Framing::Framed,
+    })
+}
+
+/// A message's protocol, from its first byte.
+fn protocol_of(message: &[u8]) -> Protocol {
+    match message.first() {
+        Some(0x82) => Protocol::Compact,
+        _ => Protocol::Binary,
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    schema: &'static Schema,
+    dispatcher: Dispatcher,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let framing = detect(&stream).await?;
+    let mut head = [0u8; 1];
+    stream.peek(&mut head).await?;
+    let (read, mut write) = stream.into_split();
+    // Buffered messages are delimited by parsing them, so their protocol
+    // must be known up front; frames carry their own length.
+    let mut messages = MessageReader::new(read, protocol_of(&head), framing, MAX_MESSAGE_BYTES);
+    loop {
+        let message = tokio::select! {
+            message = messages.next_message() => message?,
+            // Between calls a stop closes the connection.
+            _ = stopped.wait_for(|s| *s) => return Ok(()),
+        };
+        let protocol = protocol_of(&message);
+        if let Some(reply) = handle(schema, &dispatcher, protocol, &message).await? {
+            write_message(&mut write, framing, &reply).await?;
+        }
+    }
+}
+
+/// One message → its reply (none for oneway calls). An error closes the
+/// connection: the message could not even be read as a call.
+async fn handle(
+    schema: &Schema,
+    dispatcher: &Dispatcher,
+    protocol: Protocol,
+    message: &[u8],
+) -> Result<Option<Vec<u8>>, aduib_thrift::ReadError> {
+    let mut reader = Reader::new(protocol, message, MAX_MESSAGE_BYTES);
+    let header = reader.message_begin()?;
+    let (service_name, method) = header
+        .name
+        .split_once(':')
+        .unwrap_or((DEFAULT_SERVICE, header.name.as_str()));
+    let reply_error =
+        |error: AppError| Some(encode_app_error(protocol, method, header.seq, &error));
+    let Some(function) = schema
+        .service(service_name)
+        .and_then(|s| s.function(method))
+    else {
+        return Ok(reply_error(AppError::new(
+            AppErrorKind::UnknownMethod,
+            format!("unknown method {}", header.name),
+        )));
+    };
+    let args = match decode_args(schema, &mut reader, function) {
+        Ok(args) => args,
+        Err(error) => {
+            return Ok(reply_error(AppError::new(
+                AppErrorKind::ProtocolError,
+                format!("cannot read the arguments of {}: {error}", header.name),
+            )));
+        }
+    };
+    let outcome = match call(dispatcher, service_name, method, &args).await {
+        Ok(value) => Outcome::Success(value),
+        Err(error) => Outcome::Application(error),
+    };
+    if function.oneway {
+        return Ok(None);
+    }
+    Ok(Some(
+        encode_reply(schema, protocol, method, function, &outcome, header.seq).unwrap_or_else(
+            |error| {
+                encode_app_error(
+                    protocol,
+                    method,
+                    header.seq,
+                    &AppError::new(
+                        AppErrorKind::InternalError,
+                        format!("cannot encode the reply: {error}"),
+                    ),
+                )
+            },
+        ),
+    ))
+}
+
+/// As the peer: typed-service failures are `TApplicationException`s
+/// (INTERNAL_ERROR) whose message is the `RpcError` JSON.
+fn rpc_app_error(error: &RpcError) -> AppError {
+    AppError::new(
+        AppErrorKind::InternalError,
+        serde_json::to_string(error).unwrap_or_else(|_| error.message.clone()),
+    )
+}
+
+fn requests(args: &Value) -> Result<Vec<AduibRequest>, RpcError> {
+    args.get("requests")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().map(request_from_thrift).collect())
+        .unwrap_or_else(|| {
+            Err(RpcError::new(
+                ErrorCode::MissingRequiredField,
+                "`requests` is required",
+            ))
+        })
+}
+
+async fn call(
+    dispatcher: &Dispatcher,
+    service: &str,
+    method: &str,
+    args: &Value,
+) -> Result<Value, AppError> {
+    let single = || match args.get("request") {
+        Some(request) => request_from_thrift(request),
+        None => Err(RpcError::new(
+            ErrorCode::MissingRequiredField,
+            "`request` is required",
+        )),
+    };
+    let failure = |error: RpcError| aduib_core::AduibResponse::failure("", error);
+    let collect = |request: AduibRequest| async move {
+        let responses: Vec<Value> = dispatcher
+            .stream(request)
+            .map(|response| response_to_thrift(&response))
+            .collect()
+            .await;
+        Value::Array(responses)
+    };
+    Ok(match (service, method) {
+        ("AduibRpcService", "Call") => response_to_thrift(&match single() {
+            Ok(request) => dispatcher.call(request).await,
+            Err(error) => failure(error),
+        }),
+        ("AduibRpcService", "CallServerStream") => match single() {
+            Ok(request) => collect(request).await,
+            Err(error) => json!([response_to_thrift(&failure(error))]),
+        },
+        ("AduibRpcService", "CallClientStream") => {
+            response_to_thrift(&match requests(args).and_then(fold_client_stream) {
+                Ok(request) => dispatcher.call(request).await,
+                Err(error) => failure(error),
+            })
+        }
+        ("AduibRpcService", "CallBidirectional") => {
+            match requests(args).and_then(fold_client_stream) {
+                Ok(request) => collect(request).await,
+                Err(error) => json!([response_to_thrift(&failure(error))]),
+            }
+        }
+        ("HealthService", "Check" | "Watch") => {
+            let service = args
+                .get("request")
+                .and_then(|r| r.get("service_name"))
+                .and_then(Value::as_str);
+            let health = health_to_thrift(&dispatcher.health(service));
+            if method == "Watch" {
+                json!([health])
+            } else {
+                health
+            }
+        }
+        _ => {
+            return Err(rpc_app_error(&RpcError::new(
+                ErrorCode::NotImplemented,
+                format!("{service}.{method} is not served yet"),
+            )));
+        }
+    })
+}

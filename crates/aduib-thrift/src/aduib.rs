@@ -1,0 +1,510 @@
+//! The Aduib v2 envelope in its Thrift form (`thrift/aduib_rpc_v2.thrift`):
+//! `data` and `result` travel as JSON text (`data_json`, `result_json`) in
+//! Python's layout, as the peer writes them, and enums as their Thrift names.
+
+use std::sync::OnceLock;
+
+use aduib_core::envelope as core;
+use aduib_core::pyjson::to_python_string;
+use aduib_core::{ErrorCode, RpcError};
+use serde_json::{Map, Value, json};
+
+use crate::idl::{ADUIB_IDL, IdlError, Schema};
+
+/// The stem the built-in IDL is keyed under.
+pub const ADUIB_STEM: &str = "aduib_rpc_v2";
+
+/// The built-in Aduib IDL, parsed once.
+pub fn schema() -> Result<&'static Schema, IdlError> {
+    static SCHEMA: OnceLock<Result<Schema, String>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| Schema::parse_str(ADUIB_STEM, ADUIB_IDL).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| IdlError::Syntax(e.clone()))
+}
+
+fn text(value: &Value) -> String {
+    to_python_string(value).unwrap_or_else(|_| value.to_string())
+}
+
+pub fn request_to_thrift(request: &core::AduibRequest) -> Value {
+    let mut object = Map::new();
+    object.insert("aduib_rpc".into(), json!(request.aduib_rpc));
+    object.insert("id".into(), json!(request.id.clone().unwrap_or_default()));
+    object.insert("method".into(), json!(request.method));
+    if let Some(name) = &request.name {
+        object.insert("name".into(), json!(name));
+    }
+    let data = Value::Object(request.data.clone().unwrap_or_default());
+    object.insert("data_json".into(), json!(text(&data)));
+    if let Some(trace) = &request.trace_context {
+        object.insert("trace_context".into(), trace_to_thrift(trace));
+    }
+    if let Some(m) = &request.metadata {
+        let mut metadata = Map::new();
+        metadata.insert("timestamp_ms".into(), json!(m.timestamp_ms));
+        let optional = [
+            ("client_id", m.client_id.clone().map(Value::from)),
+            ("client_version", m.client_version.clone().map(Value::from)),
+            ("tenant_id", m.tenant_id.clone().map(Value::from)),
+            ("long_task", m.long_task.map(Value::from)),
+            (
+                "long_task_method",
+                m.long_task_method.clone().map(Value::from),
+            ),
+            ("long_task_timeout", m.long_task_timeout.map(Value::from)),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                metadata.insert(key.into(), value);
+            }
+        }
+        metadata.insert("headers".into(), json!(m.headers));
+        if let Some(auth) = &m.auth {
+            let scheme = match auth.scheme {
+                core::AuthScheme::Bearer => "AUTH_SCHEME_BEARER",
+                core::AuthScheme::ApiKey => "AUTH_SCHEME_API_KEY",
+                core::AuthScheme::Mtls => "AUTH_SCHEME_MTLS",
+                core::AuthScheme::Unspecified | core::AuthScheme::Basic => {
+                    "AUTH_SCHEME_UNSPECIFIED"
+                }
+            };
+            let mut a = Map::new();
+            a.insert("scheme".into(), json!(scheme));
+            if let Some(c) = &auth.credentials {
+                a.insert("credentials".into(), json!(c));
+            }
+            if let Some(p) = &auth.principal {
+                a.insert("principal".into(), json!(p));
+            }
+            a.insert(
+                "roles".into(),
+                json!(auth.roles.clone().unwrap_or_default()),
+            );
+            metadata.insert("auth".into(), Value::Object(a));
+        }
+        object.insert("metadata".into(), Value::Object(metadata));
+    }
+    if let Some(q) = &request.qos {
+        let mut qos = Map::new();
+        qos.insert(
+            "priority".into(),
+            json!(q.priority.map_or(0, core::Priority::wire_number)),
+        );
+        if let Some(t) = q.timeout_ms {
+            qos.insert("timeout_ms".into(), json!(t));
+        }
+        if let Some(k) = &q.idempotency_key {
+            qos.insert("idempotency_key".into(), json!(k));
+        }
+        if let Some(r) = &q.retry {
+            qos.insert(
+                "retry_config".into(),
+                json!({
+                    "max_attempts": r.max_attempts.unwrap_or_default(),
+                    "initial_delay_ms": r.initial_delay_ms.unwrap_or_default(),
+                    "max_delay_ms": r.max_delay_ms.unwrap_or_default(),
+                    "backoff_multiplier": r.backoff_multiplier.unwrap_or_default(),
+                    "retryable_codes": r.retryable_codes.clone().unwrap_or_default(),
+                }),
+            );
+        }
+        object.insert("qos".into(), Value::Object(qos));
+    }
+    Value::Object(object)
+}
+
+/// A decoded Thrift `Request` as an envelope. `data_json` must hold a JSON
+/// object.
+pub fn request_from_thrift(value: &Value) -> Result<core::AduibRequest, RpcError> {
+    let get_str = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let data = match get_str("data_json").filter(|s| !s.trim().is_empty()) {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return Err(RpcError::invalid_params(format!(
+                    "`data_json` must hold a JSON object, got {}",
+                    aduib_core::envelope::json_kind(&other)
+                ))
+                .with_field("data_json", "not an object"));
+            }
+            Err(e) => {
+                return Err(RpcError::new(
+                    ErrorCode::SerializationError,
+                    format!("`data_json` is not JSON: {e}"),
+                )
+                .with_field("data_json", "not JSON"));
+            }
+        },
+    };
+    let metadata = value.get("metadata").map(|m| core::RequestMetadata {
+        timestamp_ms: m
+            .get("timestamp_ms")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        client_id: m
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        client_version: m
+            .get("client_version")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        auth: None,
+        tenant_id: m
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        headers: m
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        long_task: m.get("long_task").and_then(Value::as_bool),
+        long_task_method: m
+            .get("long_task_method")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        long_task_timeout: m
+            .get("long_task_timeout")
+            .and_then(Value::as_i64)
+            .and_then(|t| i32::try_from(t).ok()),
+    });
+    let qos = value.get("qos").map(|q| core::QosConfig {
+        timeout_ms: q.get("timeout_ms").and_then(Value::as_i64),
+        idempotency_key: q
+            .get("idempotency_key")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        ..core::QosConfig::default()
+    });
+    Ok(core::AduibRequest {
+        aduib_rpc: get_str("aduib_rpc")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| core::PROTOCOL_VERSION.to_owned()),
+        id: get_str("id").filter(|id| !id.is_empty()),
+        method: get_str("method").unwrap_or_default(),
+        name: get_str("name"),
+        data: Some(data),
+        trace_context: value.get("trace_context").and_then(trace_from_thrift),
+        metadata,
+        qos,
+        meta: None,
+    })
+}
+
+pub fn response_to_thrift(response: &core::AduibResponse) -> Value {
+    let status = match response.status {
+        core::ResponseStatus::Success => "RESPONSE_STATUS_SUCCESS",
+        core::ResponseStatus::Error => "RESPONSE_STATUS_ERROR",
+        core::ResponseStatus::Partial => "RESPONSE_STATUS_PARTIAL",
+    };
+    let mut object = Map::new();
+    object.insert("aduib_rpc".into(), json!(response.aduib_rpc));
+    object.insert("id".into(), json!(response.id));
+    object.insert("status".into(), json!(status));
+    let payload = match (&response.error, &response.result) {
+        (Some(error), _) => Some(json!({ "error": error_to_thrift(error) })),
+        (None, Some(result)) => Some(json!({ "result_json": text(result) })),
+        (None, None) => None,
+    };
+    if let Some(payload) = payload {
+        object.insert("payload".into(), payload);
+    }
+    if let Some(m) = &response.metadata {
+        let mut metadata = Map::new();
+        metadata.insert("timestamp_ms".into(), json!(m.timestamp_ms));
+        metadata.insert("duration_ms".into(), json!(m.duration_ms));
+        if let Some(s) = &m.server_id {
+            metadata.insert("server_id".into(), json!(s));
+        }
+        if let Some(s) = &m.server_version {
+            metadata.insert("server_version".into(), json!(s));
+        }
+        object.insert("metadata".into(), Value::Object(metadata));
+    }
+    Value::Object(object)
+}
+
+pub fn response_from_thrift(value: &Value) -> core::AduibResponse {
+    let payload = value.get("payload");
+    let error = payload.and_then(|p| p.get("error")).map(error_from_thrift);
+    let result = payload
+        .and_then(|p| p.get("result_json"))
+        .and_then(Value::as_str)
+        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
+        .filter(|r| !r.is_null());
+    let status = match value.get("status").and_then(Value::as_str) {
+        Some("RESPONSE_STATUS_ERROR") => core::ResponseStatus::Error,
+        Some("RESPONSE_STATUS_PARTIAL") => core::ResponseStatus::Partial,
+        Some("RESPONSE_STATUS_SUCCESS") => core::ResponseStatus::Success,
+        _ if error.is_some() => core::ResponseStatus::Error,
+        _ => core::ResponseStatus::Success,
+    };
+    core::AduibResponse {
+        aduib_rpc: value
+            .get("aduib_rpc")
+            .and_then(Value::as_str)
+            .unwrap_or(core::PROTOCOL_VERSION)
+            .to_owned(),
+        id: value
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        status,
+        result,
+        error,
+        trace_context: value.get("trace_context").and_then(trace_from_thrift),
+        metadata: value.get("metadata").map(|m| core::ResponseMetadata {
+            timestamp_ms: m
+                .get("timestamp_ms")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            duration_ms: m
+                .get("duration_ms")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            server_id: m
+                .get("server_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            server_version: m
+                .get("server_version")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        }),
+    }
+}
+
+fn error_to_thrift(error: &RpcError) -> Value {
+    let details: Vec<Value> = error
+        .details
+        .iter()
+        .map(|d| {
+            let mut detail = Map::new();
+            detail.insert("type".into(), json!(d.kind));
+            if let Some(field) = &d.field {
+                detail.insert("field".into(), json!(field));
+            }
+            detail.insert("reason".into(), json!(d.reason));
+            detail.insert("metadata".into(), json!(d.metadata));
+            Value::Object(detail)
+        })
+        .collect();
+    json!({ "code": error.code, "name": error.name, "message": error.message, "details": details })
+}
+
+fn error_from_thrift(value: &Value) -> RpcError {
+    let code = value
+        .get("code")
+        .and_then(Value::as_i64)
+        .and_then(|c| i32::try_from(c).ok())
+        .unwrap_or_default();
+    RpcError {
+        code,
+        name: value
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                ErrorCode::from_code(code)
+                    .map_or("UNKNOWN", ErrorCode::name)
+                    .to_owned()
+            }),
+        message: value
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        details: value
+            .get("details")
+            .and_then(Value::as_array)
+            .map(|details| {
+                details
+                    .iter()
+                    .map(|d| aduib_core::ErrorDetail {
+                        kind: d
+                            .get("type")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        field: d.get("field").and_then(Value::as_str).map(str::to_owned),
+                        reason: d
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        metadata: d
+                            .get("metadata")
+                            .and_then(Value::as_object)
+                            .map(|m| {
+                                m.iter()
+                                    .filter_map(|(k, v)| {
+                                        v.as_str().map(|v| (k.clone(), v.to_owned()))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        debug: None,
+    }
+}
+
+fn trace_to_thrift(t: &core::TraceContext) -> Value {
+    let mut object = Map::new();
+    object.insert("trace_id".into(), json!(t.trace_id));
+    object.insert("span_id".into(), json!(t.span_id));
+    if let Some(p) = &t.parent_span_id {
+        object.insert("parent_span_id".into(), json!(p));
+    }
+    object.insert("sampled".into(), json!(t.sampled));
+    object.insert("baggage".into(), json!(t.baggage));
+    Value::Object(object)
+}
+
+fn trace_from_thrift(value: &Value) -> Option<core::TraceContext> {
+    Some(core::TraceContext {
+        trace_id: value.get("trace_id")?.as_str()?.to_owned(),
+        span_id: value.get("span_id")?.as_str()?.to_owned(),
+        parent_span_id: value
+            .get("parent_span_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        sampled: value
+            .get("sampled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        baggage: value
+            .get("baggage")
+            .and_then(Value::as_object)
+            .map(|b| {
+                b.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The JSON health answer in its Thrift form, and back.
+pub fn health_to_thrift(health: &Value) -> Value {
+    let name = |s: Option<&Value>| match s.and_then(Value::as_str) {
+        Some("healthy") => "HEALTH_STATUS_HEALTHY",
+        Some("unhealthy") => "HEALTH_STATUS_UNHEALTHY",
+        Some("degraded") => "HEALTH_STATUS_DEGRADED",
+        Some("unknown") => "HEALTH_STATUS_UNKNOWN",
+        _ => "HEALTH_STATUS_UNSPECIFIED",
+    };
+    let services: Map<String, Value> = health
+        .get("services")
+        .and_then(Value::as_object)
+        .map(|s| {
+            s.iter()
+                .map(|(k, v)| (k.clone(), json!(name(Some(v)))))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({ "status": name(health.get("status")), "services": services })
+}
+
+pub fn health_from_thrift(value: &Value) -> Value {
+    let name = |s: Option<&Value>| -> Value {
+        let text = s
+            .and_then(Value::as_str)
+            .unwrap_or("HEALTH_STATUS_UNSPECIFIED");
+        json!(
+            text.strip_prefix("HEALTH_STATUS_")
+                .unwrap_or(text)
+                .to_ascii_lowercase()
+        )
+    };
+    let services: Map<String, Value> = value
+        .get("services")
+        .and_then(Value::as_object)
+        .map(|s| s.iter().map(|(k, v)| (k.clone(), name(Some(v)))).collect())
+        .unwrap_or_default();
+    json!({ "status": name(value.get("status")), "services": services })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::encode_call;
+    use crate::protocol::Protocol;
+
+    #[test]
+    fn a_call_encodes_to_the_peer_bytes() {
+        // aduib-protocol.md §4: multiplexed Call of add(1, 2).
+        let mut request = core::AduibRequest::new(
+            "t1",
+            "rpc.v2/CaculService/CaculService.add",
+            json!({"x": 1, "y": 2}).as_object().cloned().unwrap(),
+        );
+        request.metadata = None;
+        let schema = schema().unwrap();
+        let call = schema
+            .service("AduibRpcService")
+            .unwrap()
+            .function("Call")
+            .unwrap();
+        let bytes = encode_call(
+            schema,
+            Protocol::Binary,
+            "AduibRpcService:Call",
+            call,
+            &json!({ "request": request_to_thrift(&request) }),
+            0,
+        )
+        .unwrap();
+        let mut expected = vec![0x80, 0x01, 0x00, 0x01, 0, 0, 0, 20];
+        expected.extend_from_slice(b"AduibRpcService:Call");
+        expected.extend_from_slice(&[0, 0, 0, 0, 0x0c, 0, 1]);
+        for (id, text) in [
+            (1u8, "2.0"),
+            (2, "t1"),
+            (3, "rpc.v2/CaculService/CaculService.add"),
+            (5, r#"{"x": 1, "y": 2}"#),
+        ] {
+            expected.extend_from_slice(&[0x0b, 0, id]);
+            expected.extend_from_slice(&(text.len() as u32).to_be_bytes());
+            expected.extend_from_slice(text.as_bytes());
+        }
+        expected.extend_from_slice(&[0, 0]);
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn envelopes_round_trip() {
+        let request = core::AduibRequest::new(
+            "r1",
+            "rpc.v2/CaculService/CaculService.add",
+            json!({"x": 1.5, "y": [1, {"z": null}]})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        let back = request_from_thrift(&request_to_thrift(&request)).unwrap();
+        assert_eq!(back.data, request.data);
+        assert_eq!(back.id, request.id);
+        let response =
+            core::AduibResponse::failure("r1", RpcError::internal("boom").with_field("f", "r"));
+        assert_eq!(
+            response_from_thrift(&response_to_thrift(&response)),
+            response
+        );
+        let ok = core::AduibResponse::success("r1", json!({"n": 3}));
+        assert_eq!(response_from_thrift(&response_to_thrift(&ok)), ok);
+        let bad = request_from_thrift(&json!({"method": "m", "data_json": "[1]"})).unwrap_err();
+        assert_eq!(bad.code, 2001);
+    }
+}
