@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: our server vs the real Python peer (aduib-rpc 2.0.1), unary
-# CaculService.add over JSON-RPC, REST and gRPC, and over gRPC also vs a bare
-# tonic server for the same proto; measured in the same run by the same load
+# CaculService.add over JSON-RPC, REST, gRPC and Thrift, and over gRPC also vs
+# a bare tonic server for the same proto; measured in the same run by the same load
 # generator (`aduib bench`). One server runs at a time. Prints each
 # measurement as JSON and then the ratios.
 #   BENCH_DURATION_S (default 10), BENCH_CONCURRENCY (default 32)
@@ -28,14 +28,14 @@ wait_port() {
   done
   echo "bench: nothing listening on $1" >&2; return 1
 }
-url_for() { [[ $1 == grpc ]] && echo "127.0.0.1:$2" || echo "http://127.0.0.1:$2"; }
+url_for() { [[ $1 == grpc || $1 == thrift ]] && echo "127.0.0.1:$2" || echo "http://127.0.0.1:$2"; }
 measure() { # server-label transport url
   "$bin" bench --transport "$2" --url "$3" --concurrency "$concurrency" --duration-s "$duration" \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); r["server"]=sys.argv[1]; print(json.dumps(r))' "$1" \
     | tee -a "$results"
 }
 
-for transport in jsonrpc rest grpc; do
+for transport in jsonrpc rest grpc thrift; do
   port=$(free_port)
   "$bin" serve "--$transport" "127.0.0.1:$port" >/dev/null & pids+=($!)
   wait_port "$port"
@@ -67,7 +67,7 @@ def row(label, t, other):
     print(f"{label:<20} {o['rps']:>11.0f} {o['p50_ms']:>6.2f}/{o['p99_ms']:<6.2f} "
           f"{p['rps']:>11.0f} {p['p50_ms']:>6.2f}/{p['p99_ms']:<6.2f} {ratio:>6.2f}x")
 print(f"\n{'ours vs':<20} {'ours req/s':>11} {'p50/p99 ms':>13} {'them req/s':>11} {'p50/p99 ms':>13} {'ratio':>7}")
-for t in ("jsonrpc", "rest", "grpc"):
+for t in ("jsonrpc", "rest", "grpc", "thrift"):
     row(f"peer {t}", t, "peer")
 row("bare tonic grpc", "grpc", "bare-tonic")
 PY

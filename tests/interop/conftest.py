@@ -52,16 +52,17 @@ def json_lines(text: str) -> list:
 def our_server():
     """`aduib serve` on the demo workspace, every transport on a free port.
 
-    Yields {"jsonrpc": url, "rest": url, "grpc": host:port}; at the end checks
+    Yields {"jsonrpc": url, "rest": url, "grpc": host:port, "thrift": host:port}; at the end checks
     that SIGTERM stops it cleanly with exit code 0.
     """
     proc = subprocess.Popen(
-        [ADUIB_BIN, "serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0"],
+        [ADUIB_BIN, "serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0", "--grpc", "127.0.0.1:0",
+         "--thrift", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         text=True,
     )
     urls = {}
-    while len(urls) < 3:
+    while len(urls) < 4:
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError(f"aduib serve exited: {proc.wait()}")
@@ -74,10 +75,10 @@ def our_server():
 
 @pytest.fixture(scope="session")
 def peer_servers():
-    """The Python peer on JSON-RPC, REST ("http" is its name for it) and gRPC."""
+    """The Python peer on JSON-RPC, REST ("http" is its name for it), gRPC and Thrift."""
     procs, urls = [], {}
     try:
-        for ours, theirs in (("jsonrpc", "jsonrpc"), ("rest", "http"), ("grpc", "grpc")):
+        for ours, theirs in (("jsonrpc", "jsonrpc"), ("rest", "http"), ("grpc", "grpc"), ("thrift", "thrift")):
             port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, str(HERE / "peer_server.py"), "--transport", theirs, "--port", str(port)],
@@ -85,7 +86,7 @@ def peer_servers():
             )
             procs.append(proc)
             wait_for_port(port, proc)
-            urls[ours] = f"127.0.0.1:{port}" if ours == "grpc" else f"http://127.0.0.1:{port}"
+            urls[ours] = f"127.0.0.1:{port}" if ours in ("grpc", "thrift") else f"http://127.0.0.1:{port}"
         yield urls
     finally:
         for proc in procs:

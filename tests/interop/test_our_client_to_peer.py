@@ -3,7 +3,7 @@ import pytest
 
 from conftest import aduib, json_lines
 
-TRANSPORTS = ["jsonrpc", "rest", "grpc"]
+TRANSPORTS = ["jsonrpc", "rest", "grpc", "thrift"]
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -60,9 +60,10 @@ def test_unknown_function_is_an_error_response(peer_servers, transport):
     assert response["status"] == "error"
 
 
-def test_client_stream_over_grpc(peer_servers):
+@pytest.mark.parametrize("transport", ["grpc", "thrift"])
+def test_client_stream(peer_servers, transport):
     # The peer folds later messages into `stream_items` of the first.
-    out = aduib("client-stream", "--transport", "grpc", "--url", peer_servers["grpc"],
+    out = aduib("client-stream", "--transport", transport, "--url", peer_servers[transport],
                 "--method", "CaculService.sum", stdin='{"x": 1}\n{"x": 2}\n{"x": 4}\n')
     assert out.returncode == 0, out.stderr
     [response] = json_lines(out.stdout)

@@ -9,7 +9,12 @@ from aduib_rpc.protocol.v2.health import HealthCheckRequest
 from aduib_rpc.utils.constant import TransportSchemes
 
 # Our transport name → the peer's scheme ("http" is the peer's name for REST).
-SCHEMES = {"jsonrpc": TransportSchemes.JSONRPC, "rest": TransportSchemes.HTTP, "grpc": TransportSchemes.GRPC}
+SCHEMES = {
+    "jsonrpc": TransportSchemes.JSONRPC,
+    "rest": TransportSchemes.HTTP,
+    "grpc": TransportSchemes.GRPC,
+    "thrift": TransportSchemes.THRIFT,
+}
 
 
 def request(function: str, data: dict) -> AduibRpcRequest:
@@ -20,9 +25,10 @@ def request(function: str, data: dict) -> AduibRpcRequest:
 
 def run(our_server, transport, scenario):
     async def go():
-        client = AduibRpcClientFactory.create_client(
-            our_server[transport], server_preferred=SCHEMES[transport]
-        )
+        url = our_server[transport]
+        if transport == "thrift":
+            url = f"thrift://{url}"
+        client = AduibRpcClientFactory.create_client(url, server_preferred=SCHEMES[transport])
         try:
             return await scenario(client)
         finally:
@@ -50,7 +56,7 @@ def test_countdown_stream(our_server, transport):
     assert run(our_server, transport, scenario) == [{"n": 2}, {"n": 1}, {"n": 0}]
 
 
-@pytest.mark.parametrize("transport", ["jsonrpc", "grpc"])
+@pytest.mark.parametrize("transport", ["jsonrpc", "grpc", "thrift"])
 def test_fail(our_server, transport):
     async def scenario(client):
         return await client.call(request("fail", {}))
@@ -87,19 +93,21 @@ async def requests(*items):
         yield item
 
 
-def test_client_stream_over_grpc(our_server):
+@pytest.mark.parametrize("transport", ["grpc", "thrift"])
+def test_client_stream(our_server, transport):
     async def scenario(client):
         return await client.call_client_stream(
             requests(request("sum", {"x": 1}), request("sum", {"x": 2}), request("sum", {"x": 4}))
         )
 
-    response = run(our_server, "grpc", scenario)
+    response = run(our_server, transport, scenario)
     assert response.status == "success"
     assert response.result == 7
 
 
-def test_bidi_over_grpc(our_server):
+@pytest.mark.parametrize("transport", ["grpc", "thrift"])
+def test_bidi(our_server, transport):
     async def scenario(client):
         return [r.result async for r in client.call_bidirectional(requests(request("countdown", {"start": 1})))]
 
-    assert run(our_server, "grpc", scenario) == [{"n": 1}, {"n": 0}]
+    assert run(our_server, transport, scenario) == [{"n": 1}, {"n": 0}]

@@ -14,6 +14,7 @@ use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcRequest};
 use aduib_core::{AduibRequest, MethodName, rest};
 use aduib_proto::convert::request_to_proto;
 use aduib_proto::v2 as pb;
+use aduib_thrift::aduib as thrift_aduib;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -77,6 +78,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
                 frame: Bytes::from(frame),
             }
         }
+        Transport::Thrift => {
+            let (addr, _) = plain_http_target(&format!("http://{}", args.url))?;
+            let schema = thrift_aduib::schema()?;
+            let call = schema
+                .service("AduibRpcService")
+                .and_then(|s| s.function("Call"))
+                .context("the Aduib IDL has AduibRpcService.Call")?;
+            let message = aduib_thrift::message::encode_call(
+                schema,
+                aduib_thrift::Protocol::Binary,
+                "AduibRpcService:Call",
+                call,
+                &serde_json::json!({ "request": thrift_aduib::request_to_thrift(&request) }),
+                0,
+            )?;
+            Target::Thrift {
+                addr,
+                message: Bytes::from(message),
+            }
+        }
     };
     // One probe first, so a wrong URL or method fails loudly instead of
     // producing a fast benchmark of errors.
@@ -106,6 +127,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             Transport::JsonRpc => "jsonrpc",
             Transport::Rest => "rest",
             Transport::Grpc => "grpc",
+            Transport::Thrift => "thrift",
         },
         url: args.url,
         concurrency: args.concurrency,
@@ -138,6 +160,10 @@ enum Target {
         host: String,
         frame: Bytes,
     },
+    Thrift {
+        addr: SocketAddr,
+        message: Bytes,
+    },
 }
 
 impl Target {
@@ -168,6 +194,11 @@ enum Caller {
         conn: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
         host: String,
         frame: Bytes,
+    },
+    Thrift {
+        reader: aduib_thrift::MessageReader<tokio::net::tcp::OwnedReadHalf>,
+        writer: tokio::net::tcp::OwnedWriteHalf,
+        message: Bytes,
     },
 }
 
@@ -204,6 +235,23 @@ impl Caller {
                     conn: conn.clone(),
                     host: host.clone(),
                     frame: frame.clone(),
+                })
+            }
+            Target::Thrift { addr, message } => {
+                let stream = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .with_context(|| format!("cannot connect to {addr}"))?;
+                stream.set_nodelay(true)?;
+                let (read, writer) = stream.into_split();
+                Ok(Caller::Thrift {
+                    reader: aduib_thrift::MessageReader::new(
+                        read,
+                        aduib_thrift::Protocol::Binary,
+                        aduib_thrift::Framing::Buffered,
+                        aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
+                    ),
+                    writer,
+                    message: message.clone(),
                 })
             }
         }
@@ -246,6 +294,20 @@ impl Caller {
                     .get(5..)
                     .and_then(|message| pb::Response::decode(message).ok());
                 Ok(ok && reply.is_some_and(|r| r.status == pb::ResponseStatus::Success as i32))
+            }
+            Caller::Thrift {
+                reader,
+                writer,
+                message,
+            } => {
+                aduib_thrift::write_message(writer, aduib_thrift::Framing::Buffered, message)
+                    .await?;
+                let reply = reader.next_message().await?;
+                // `Response.status` (field 3, i32) = SUCCESS (1), binary protocol.
+                Ok(contains(
+                    &reply,
+                    &[0x08, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01],
+                ))
             }
         }
     }

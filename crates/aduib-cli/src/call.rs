@@ -118,5 +118,6 @@ pub fn transport(t: AduibTransport) -> Transport {
         AduibTransport::Jsonrpc => Transport::JsonRpc,
         AduibTransport::Rest => Transport::Rest,
         AduibTransport::Grpc => Transport::Grpc,
+        AduibTransport::Thrift => Transport::Thrift,
     }
 }

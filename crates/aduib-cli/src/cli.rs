@@ -71,6 +71,7 @@ pub enum AduibTransport {
     Jsonrpc,
     Rest,
     Grpc,
+    Thrift,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::error::ClientError;
 use crate::grpc::GrpcAduib;
 use crate::sse;
+use crate::thrift::ThriftAduib;
 
 /// The Aduib transports this client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,7 @@ pub enum Transport {
     JsonRpc,
     Rest,
     Grpc,
+    Thrift,
 }
 
 /// The JSON-RPC method of `HealthService.Check`.
@@ -50,12 +52,14 @@ pub struct AduibClient {
 enum Inner {
     Http(HttpAduib),
     Grpc(GrpcAduib),
+    Thrift(std::sync::Arc<ThriftAduib>),
 }
 
 impl AduibClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         let inner = match config.transport {
             Transport::Grpc => Inner::Grpc(GrpcAduib::new(&config)?),
+            Transport::Thrift => Inner::Thrift(std::sync::Arc::new(ThriftAduib::new(&config)?)),
             Transport::JsonRpc => Inner::Http(HttpAduib::new(HttpFlavor::JsonRpc, config)?),
             Transport::Rest => Inner::Http(HttpAduib::new(HttpFlavor::Rest, config)?),
         };
@@ -68,6 +72,7 @@ impl AduibClient {
         match &self.inner {
             Inner::Http(http) => http.call(request).await,
             Inner::Grpc(grpc) => grpc.call(request).await,
+            Inner::Thrift(thrift) => thrift.call(request).await,
         }
     }
 
@@ -75,45 +80,48 @@ impl AduibClient {
         match &self.inner {
             Inner::Http(http) => http.stream(request).await,
             Inner::Grpc(grpc) => grpc.stream(request).await,
+            Inner::Thrift(thrift) => thrift.stream(request).await,
         }
     }
 
-    /// A client-streaming call (gRPC only): every request is sent, one
-    /// response comes back.
+    /// A client-streaming call (gRPC, or Thrift's list form): every request
+    /// is sent, one response comes back.
     pub async fn client_stream(
         &self,
         requests: Vec<AduibRequest>,
     ) -> Result<AduibResponse, ClientError> {
-        self.grpc_only("client streaming")?
-            .client_stream(requests)
-            .await
+        match &self.inner {
+            Inner::Grpc(grpc) => grpc.client_stream(requests).await,
+            Inner::Thrift(thrift) => thrift.client_stream(requests).await,
+            Inner::Http(_) => Err(unsupported("client streaming")),
+        }
     }
 
-    /// A bidirectional call (gRPC only).
+    /// A bidirectional call (gRPC, or Thrift's list form).
     pub async fn bidirectional(
         &self,
         requests: Vec<AduibRequest>,
     ) -> Result<ResponseStream, ClientError> {
-        self.grpc_only("bidirectional streaming")?
-            .bidirectional(requests)
-            .await
+        match &self.inner {
+            Inner::Grpc(grpc) => grpc.bidirectional(requests).await,
+            Inner::Thrift(thrift) => thrift.bidirectional(requests).await,
+            Inner::Http(_) => Err(unsupported("bidirectional streaming")),
+        }
     }
 
     pub async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
         match &self.inner {
             Inner::Http(http) => http.health(service).await,
             Inner::Grpc(grpc) => grpc.health(service).await,
+            Inner::Thrift(thrift) => thrift.health(service).await,
         }
     }
+}
 
-    fn grpc_only(&self, what: &'static str) -> Result<&GrpcAduib, ClientError> {
-        match &self.inner {
-            Inner::Grpc(grpc) => Ok(grpc),
-            Inner::Http(_) => Err(ClientError::Unsupported {
-                what,
-                transport: "HTTP (JSON-RPC and REST)",
-            }),
-        }
+fn unsupported(what: &'static str) -> ClientError {
+    ClientError::Unsupported {
+        what,
+        transport: "HTTP (JSON-RPC and REST)",
     }
 }
 

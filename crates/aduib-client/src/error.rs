@@ -38,7 +38,7 @@ pub enum ClientError {
     Encode(String),
     #[error("cannot set up the client: {0}")]
     Setup(String),
-    #[error("{what} needs gRPC; {transport} cannot carry it")]
+    #[error("{what} needs gRPC or Thrift; {transport} cannot carry it")]
     Unsupported {
         what: &'static str,
         transport: &'static str,

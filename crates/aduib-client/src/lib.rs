@@ -43,6 +43,7 @@ pub mod error;
 pub mod grpc;
 pub mod raw;
 pub mod sse;
+pub mod thrift;
 
 pub use aduib::{AduibClient, ClientConfig, ResponseStream, Transport};
 pub use error::ClientError;

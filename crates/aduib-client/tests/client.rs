@@ -19,7 +19,12 @@ use tokio::net::TcpListener;
 
 const TRANSPORTS: [Transport; 2] = [Transport::JsonRpc, Transport::Rest];
 /// Every Aduib transport, for behaviour that must not depend on the framing.
-const ALL_TRANSPORTS: [Transport; 3] = [Transport::JsonRpc, Transport::Rest, Transport::Grpc];
+const ALL_TRANSPORTS: [Transport; 4] = [
+    Transport::JsonRpc,
+    Transport::Rest,
+    Transport::Grpc,
+    Transport::Thrift,
+];
 
 async fn demo_server(config: ServerConfig) -> RunningServer {
     let mut registry = HandlerRegistry::new();
@@ -30,6 +35,7 @@ async fn demo_server(config: ServerConfig) -> RunningServer {
             (aduib_server::Transport::JsonRpc, any),
             (aduib_server::Transport::Rest, any),
             (aduib_server::Transport::Grpc, any),
+            (aduib_server::Transport::Thrift, any),
         ])
         .await
         .unwrap()
@@ -44,6 +50,7 @@ fn client_for(
         Transport::JsonRpc => aduib_server::Transport::JsonRpc,
         Transport::Rest => aduib_server::Transport::Rest,
         Transport::Grpc => aduib_server::Transport::Grpc,
+        Transport::Thrift => aduib_server::Transport::Thrift,
     };
     let addr = server.addr(server_transport).unwrap();
     client(transport, format!("http://{addr}"), timeout)
@@ -118,6 +125,7 @@ async fn both_error_placements_read_the_same() {
     }
     assert_eq!(errors[0], errors[1]);
     assert_eq!(errors[0], errors[2]);
+    assert_eq!(errors[0], errors[3]);
     assert_eq!(errors[0].code, 5000);
 }
 
