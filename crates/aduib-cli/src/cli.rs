@@ -36,6 +36,9 @@ pub enum Command {
     /// Any gRPC service, by reflection, .proto files or a descriptor set.
     #[command(subcommand)]
     Grpc(GrpcCommand),
+    /// Any Thrift service from its .thrift IDL, no code generation.
+    #[command(subcommand)]
+    Thrift(ThriftCommand),
     /// Any JSON-RPC 2.0 request, notification or batch to any server.
     Jsonrpc(JsonRpcArgs),
     /// Any HTTP request to any server; event streams print one event per line.
@@ -272,4 +275,60 @@ pub struct GrpcConnArgs {
     /// Server name to verify when it differs from ADDR's host.
     #[arg(long, value_name = "NAME")]
     pub servername: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ThriftCommand {
+    /// Services and methods of an IDL, with argument types.
+    List {
+        #[arg(long, value_name = "FILE")]
+        idl: PathBuf,
+        #[arg(short = 'I', value_name = "DIR")]
+        includes: Vec<PathBuf>,
+    },
+    /// A JSON skeleton of a method's arguments.
+    Template {
+        #[arg(long, value_name = "FILE")]
+        idl: PathBuf,
+        #[arg(short = 'I', value_name = "DIR")]
+        includes: Vec<PathBuf>,
+        /// Service.method
+        method: String,
+    },
+    /// Call any method. Prints the result as one JSON line; a declared
+    /// exception or a TApplicationException is printed and exits 1.
+    Call {
+        /// host:port
+        addr: String,
+        #[arg(long, value_name = "FILE")]
+        idl: PathBuf,
+        #[arg(short = 'I', value_name = "DIR")]
+        includes: Vec<PathBuf>,
+        /// Service.method
+        method: String,
+        /// Arguments as a JSON object keyed by argument name; @FILE or -.
+        #[arg(long, value_name = "JSON|@FILE|-")]
+        data: Option<String>,
+        #[arg(long, value_enum, default_value = "binary")]
+        protocol: ThriftProtocolArg,
+        #[arg(long, value_enum, default_value = "buffered")]
+        transport: ThriftTransportArg,
+        /// Service name on a multiplexed server.
+        #[arg(long, value_name = "NAME")]
+        multiplexed: Option<String>,
+        #[arg(long, value_name = "N")]
+        timeout_ms: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThriftProtocolArg {
+    Binary,
+    Compact,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThriftTransportArg {
+    Buffered,
+    Framed,
 }

@@ -8,6 +8,7 @@ mod input;
 mod output;
 mod raw;
 mod serve;
+mod thrift;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,7 @@ async fn main() -> ExitCode {
         Command::Bidi(args) => call::bidi(args).await,
         Command::Health(args) => call::health(args).await,
         Command::Grpc(command) => grpc::run(command).await,
+        Command::Thrift(command) => thrift::run(command).await,
         Command::Jsonrpc(args) => raw::jsonrpc(args).await,
         Command::Http(args) => raw::http(args).await,
         Command::Bench(args) => bench::run(args).await,

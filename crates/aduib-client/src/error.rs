@@ -26,12 +26,8 @@ pub enum ClientError {
     },
     #[error("bad reply from {url}: {reason}")]
     BadReply { url: String, reason: String },
-    #[error("bad event stream from {url}: {source}")]
-    Stream {
-        url: String,
-        #[source]
-        source: SseError,
-    },
+    #[error("bad event stream from {url}: {error}")]
+    Stream { url: String, error: SseError },
     #[error("{url} answered with an event stream; call it as a stream (`aduib stream`)")]
     UnexpectedStream { url: String },
     #[error("cannot encode the request: {0}")]

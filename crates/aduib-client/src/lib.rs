@@ -38,6 +38,7 @@
 
 pub mod aduib;
 pub mod anygrpc;
+pub mod anythrift;
 pub mod deadline;
 pub mod error;
 pub mod grpc;

@@ -23,9 +23,9 @@ pub fn events(
             let batch: Vec<Result<SseEvent, ClientError>> = match body.next().await {
                 Some(Ok(chunk)) => match active.feed(&chunk) {
                     Ok(events) => events.into_iter().map(Ok).collect(),
-                    Err(source) => {
+                    Err(error) => {
                         decoder = None;
-                        vec![Err(ClientError::Stream { url, source })]
+                        vec![Err(ClientError::Stream { url, error })]
                     }
                 },
                 Some(Err(e)) => {
@@ -35,7 +35,7 @@ pub fn events(
                 None => {
                     let finished = decoder.take().map(SseDecoder::finish);
                     match finished {
-                        Some(Err(source)) => vec![Err(ClientError::Stream { url, source })],
+                        Some(Err(error)) => vec![Err(ClientError::Stream { url, error })],
                         _ => Vec::new(),
                     }
                 }

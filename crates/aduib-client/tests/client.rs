@@ -294,7 +294,7 @@ data: {\"aduib_rpc\":\"2.0\",\"id\":\"c1\",\"sta",
     assert!(matches!(
         items[1],
         Err(ClientError::Stream {
-            source: SseError::Truncated { .. },
+            error: SseError::Truncated { .. },
             ..
         })
     ));

@@ -70,13 +70,13 @@ impl Default for ServerConfig {
 
 #[derive(Debug, Error)]
 pub enum ServerError {
-    #[error("cannot bind {transport} to {addr}: {source}")]
+    #[error("cannot bind {transport} to {addr}: {error}")]
     Bind {
         transport: Transport,
         addr: SocketAddr,
-        source: io::Error,
+        error: io::Error,
     },
-    #[error("cannot build gRPC reflection from the embedded descriptors: {0}")]
+    #[error("cannot build gRPC reflection from the embedded descriptors")]
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
@@ -148,10 +148,10 @@ impl Server {
             let listener = TcpListener::bind(addr)
                 .await
                 .and_then(|l| l.local_addr().map(|bound| (l, bound)))
-                .map_err(|source| ServerError::Bind {
+                .map_err(|error| ServerError::Bind {
                     transport,
                     addr,
-                    source,
+                    error,
                 })?;
             listeners.push((transport, listener));
         }
@@ -165,7 +165,12 @@ impl Server {
                 Frontend::Http(router) => router,
                 Frontend::Thrift => {
                     let dispatcher = self.state.dispatcher.clone();
-                    tasks.spawn(frontend::thrift::serve(listener, dispatcher, stopped));
+                    tasks.spawn(frontend::thrift::serve(
+                        listener,
+                        dispatcher,
+                        self.rich_demo,
+                        stopped,
+                    ));
                     continue;
                 }
             };

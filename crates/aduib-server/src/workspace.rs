@@ -36,15 +36,15 @@ pub struct ServeSection {
 
 #[derive(Debug, Error)]
 pub enum WorkspaceError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("{path}: unknown service {name:?}; built-in services are {known:?}")]
     UnknownService {
@@ -57,13 +57,13 @@ pub enum WorkspaceError {
 /// Reads `dir/workspace.toml`.
 pub fn load(dir: &Path) -> Result<Workspace, WorkspaceError> {
     let path = dir.join(WORKSPACE_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| WorkspaceError::Read {
+    let text = std::fs::read_to_string(&path).map_err(|error| WorkspaceError::Read {
         path: path.clone(),
-        source,
+        error,
     })?;
-    let workspace: Workspace = toml::from_str(&text).map_err(|source| WorkspaceError::Parse {
+    let workspace: Workspace = toml::from_str(&text).map_err(|error| WorkspaceError::Parse {
         path: path.clone(),
-        source: Box::new(source),
+        error: Box::new(error),
     })?;
     if let Some(name) = workspace
         .serve

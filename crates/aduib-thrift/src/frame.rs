@@ -20,7 +20,7 @@ pub enum FrameError {
     Truncated(usize),
     #[error("{0}")]
     Malformed(ReadError),
-    #[error("I/O: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 

@@ -100,10 +100,10 @@ pub struct Schema {
 
 #[derive(Debug, Error)]
 pub enum IdlError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Syntax(String),
@@ -130,13 +130,32 @@ impl Schema {
 
     /// Parses IDL text with no includes (the built-in Aduib IDL).
     pub fn parse_str(stem: &str, text: &str) -> Result<Schema, IdlError> {
-        let file = parse(None, text)?;
+        Schema::from_sources(
+            &format!("{stem}.thrift"),
+            &[(&format!("{stem}.thrift"), text)],
+        )
+    }
+
+    /// Parses IDL files held in memory (built-in IDLs): `main` and the files
+    /// it includes, found among `sources` by file name.
+    pub fn from_sources(main: &str, sources: &[(&str, &str)]) -> Result<Schema, IdlError> {
         let mut loader = Loader {
             includes: Vec::new(),
-            files: vec![(stem.to_owned(), file, HashMap::new())],
+            files: Vec::new(),
         };
+        let texts: HashMap<String, String> = sources
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect();
+        let main_stem = loader.load_with(Path::new(main), &|path: &Path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            texts.get(&name).cloned()
+        })?;
         let mut schema = Schema {
-            main: stem.to_owned(),
+            main: main_stem,
             ..Schema::default()
         };
         loader.resolve_into(&mut schema)?;
@@ -201,15 +220,24 @@ fn stem(path: &Path) -> String {
 
 impl Loader {
     fn load_file(&mut self, path: &Path) -> Result<String, IdlError> {
+        self.load_with(path, &|path: &Path| std::fs::read_to_string(path).ok())
+    }
+
+    /// Loads `path` through `read` (the file system, or texts in memory).
+    fn load_with(
+        &mut self,
+        path: &Path,
+        read: &dyn Fn(&Path) -> Option<String>,
+    ) -> Result<String, IdlError> {
         let stem = stem(path);
         if self.files.iter().any(|(s, _, _)| *s == stem) {
             return Ok(stem);
         }
-        let text = std::fs::read_to_string(path).map_err(|source| IdlError::Read {
+        let text = read(path).ok_or_else(|| IdlError::Read {
             path: path.to_path_buf(),
-            source,
+            error: std::io::ErrorKind::NotFound.into(),
         })?;
-        let file = parse(Some(path), &text)?;
+        let file = parse(path.is_file().then_some(path), &text)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut aliases = HashMap::new();
         let include_paths: Vec<String> = file
@@ -227,12 +255,12 @@ impl Loader {
             let found = std::iter::once(dir.clone())
                 .chain(self.includes.iter().cloned())
                 .map(|root| root.join(&include))
-                .find(|candidate| candidate.is_file())
+                .find(|candidate| read(candidate).is_some())
                 .ok_or_else(|| IdlError::Resolve {
                     file: path.display().to_string(),
                     message: format!("include {include:?} not found (searched next to the file and in -I folders)"),
                 })?;
-            let included = self.load_file(&found)?;
+            let included = self.load_with(&found, read)?;
             aliases.insert(stem_of_str(&include), included);
         }
         if let Some(entry) = self.files.get_mut(index) {
@@ -500,6 +528,27 @@ impl Resolver<'_> {
 /// The built-in Aduib v2 IDL (`thrift/aduib_rpc_v2.thrift`).
 pub const ADUIB_IDL: &str = include_str!("../../../thrift/aduib_rpc_v2.thrift");
 
+/// The rich demo IDL, parsed once.
+pub fn demo_schema() -> Result<&'static Schema, IdlError> {
+    static SCHEMA: std::sync::OnceLock<Result<Schema, String>> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| Schema::from_sources("rich.thrift", &DEMO_IDL).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| IdlError::Syntax(e.clone()))
+}
+
+/// The rich demo IDL and the file it includes (`thrift/demo/`).
+pub const DEMO_IDL: [(&str, &str); 2] = [
+    (
+        "rich.thrift",
+        include_str!("../../../thrift/demo/rich.thrift"),
+    ),
+    (
+        "shapes.thrift",
+        include_str!("../../../thrift/demo/shapes.thrift"),
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,6 +571,29 @@ mod tests {
             schema.service_names(),
             ["AduibRpcService", "HealthService", "TaskService"]
         );
+    }
+
+    #[test]
+    fn the_demo_idl_resolves_includes_typedefs_and_extends() {
+        let disk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../thrift/demo/rich.thrift");
+        for schema in [
+            Schema::from_sources("rich.thrift", &DEMO_IDL).unwrap(),
+            Schema::load(&disk, &[]).unwrap(),
+        ] {
+            let service = schema.service("RichService").unwrap();
+            assert!(
+                service.function("ping").is_some(),
+                "inherited from BaseService"
+            );
+            assert!(service.function("notify").unwrap().oneway);
+            let inner = schema.struct_def("rich.Inner").unwrap();
+            assert_eq!(inner.fields[2].ty, Type::Struct("shapes.Point".into()));
+            let rich = schema.struct_def("rich.Rich").unwrap();
+            assert_eq!(rich.fields[17].ty, Type::I64, "typedef Millis");
+            assert_eq!(rich.fields[0].requiredness, Requiredness::Required);
+        }
+        let err = Schema::load(&disk.with_file_name("missing.thrift"), &[]).unwrap_err();
+        assert!(err.to_string().contains("missing.thrift"), "{err}");
     }
 
     #[test]

@@ -33,13 +33,31 @@ pub const MAX_MESSAGE_BYTES: usize = aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES;
 /// The service an unprefixed message name belongs to.
 const DEFAULT_SERVICE: &str = "AduibRpcService";
 
+/// The IDLs a server answers for.
+#[derive(Debug, Clone, Copy)]
+struct Hosted {
+    aduib: &'static Schema,
+    /// The rich demo (`thrift/demo/rich.thrift`), when the workspace hosts it.
+    demo: Option<&'static Schema>,
+}
+
 /// Accepts connections until `stopped` turns true, then waits for open
 /// connections to finish their current call.
-pub async fn serve(listener: TcpListener, dispatcher: Dispatcher, stopped: watch::Receiver<bool>) {
-    let schema = match thrift_aduib::schema() {
-        Ok(schema) => schema,
-        Err(error) => {
-            tracing::error!(%error, "the built-in Aduib Thrift IDL does not parse");
+pub async fn serve(
+    listener: TcpListener,
+    dispatcher: Dispatcher,
+    rich_demo: bool,
+    stopped: watch::Receiver<bool>,
+) {
+    let demo = if rich_demo {
+        aduib_thrift::idl::demo_schema().map(Some)
+    } else {
+        Ok(None)
+    };
+    let schema = match (thrift_aduib::schema(), demo) {
+        (Ok(aduib), Ok(demo)) => Hosted { aduib, demo },
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!(%error, "a built-in Thrift IDL does not parse");
             return;
         }
     };
@@ -91,7 +109,7 @@ fn protocol_of(message: &[u8]) -> Protocol {
 
 async fn connection(
     stream: TcpStream,
-    schema: &'static Schema,
+    schema: Hosted,
     dispatcher: Dispatcher,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -118,7 +136,7 @@ async fn connection(
 /// One message → its reply (none for oneway calls). An error closes the
 /// connection: the message could not even be read as a call.
 async fn handle(
-    schema: &Schema,
+    hosted: Hosted,
     dispatcher: &Dispatcher,
     protocol: Protocol,
     message: &[u8],
@@ -131,10 +149,23 @@ async fn handle(
         .unwrap_or((DEFAULT_SERVICE, header.name.as_str()));
     let reply_error =
         |error: AppError| Some(encode_app_error(protocol, method, header.seq, &error));
-    let Some(function) = schema
+    let aduib = hosted
+        .aduib
         .service(service_name)
         .and_then(|s| s.function(method))
-    else {
+        .map(|f| (hosted.aduib, f, false));
+    // The demo answers by its own names, and unprefixed when Aduib does not.
+    let demo_service = if header.name.contains(':') {
+        service_name
+    } else {
+        DEMO_SERVICE
+    };
+    let demo = || {
+        let schema = hosted.demo?;
+        let function = schema.service(demo_service)?.function(method)?;
+        Some((schema, function, true))
+    };
+    let Some((schema, function, is_demo)) = aduib.or_else(demo) else {
         return Ok(reply_error(AppError::new(
             AppErrorKind::UnknownMethod,
             format!("unknown method {}", header.name),
@@ -149,9 +180,13 @@ async fn handle(
             )));
         }
     };
-    let outcome = match call(dispatcher, service_name, method, &args).await {
-        Ok(value) => Outcome::Success(value),
-        Err(error) => Outcome::Application(error),
+    let outcome = if is_demo {
+        demo_call(method, &args)
+    } else {
+        match call(dispatcher, service_name, method, &args).await {
+            Ok(value) => Outcome::Success(value),
+            Err(error) => Outcome::Application(error),
+        }
     };
     if function.oneway {
         return Ok(None);
@@ -171,6 +206,34 @@ async fn handle(
             },
         ),
     ))
+}
+
+/// The rich demo's service (`BaseService` functions are inherited).
+const DEMO_SERVICE: &str = "RichService";
+
+/// `RichService` of the demo IDL.
+fn demo_call(method: &str, args: &Value) -> Outcome {
+    let demo_error = |code: i64, message: &str| Outcome::Declared {
+        name: "error".into(),
+        value: json!({"code": code, "message": message}),
+    };
+    match method {
+        "ping" => Outcome::Success(json!("pong")),
+        "echo" => Outcome::Success(args.get("rich").cloned().unwrap_or(Value::Null)),
+        "add" => {
+            let number = |name: &str| args.get(name).and_then(Value::as_i64).unwrap_or_default();
+            match number("a").checked_add(number("b")) {
+                Some(sum) => Outcome::Success(json!(sum)),
+                None => demo_error(1, "the sum overflows i64"),
+            }
+        }
+        "fail" => demo_error(
+            args.get("code").and_then(Value::as_i64).unwrap_or_default(),
+            "fail() always fails",
+        ),
+        // `notify` is oneway: nothing is sent back.
+        _ => Outcome::Success(Value::Null),
+    }
 }
 
 /// As the peer: typed-service failures are `TApplicationException`s
