@@ -312,3 +312,182 @@ fn serve_reports_a_taken_port_and_stops_cleanly_on_sigterm() {
     );
     assert_eq!(served.terminate().code(), Some(0));
 }
+
+/// `aduib serve` on one transport; returns the process and its URL.
+fn serve_one(flag: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", flag, "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = line.split_once(' ').unwrap().1.to_owned();
+    (child, url)
+}
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn thrift_commands_follow_the_contract() {
+    let idl = repo("thrift/demo/rich.thrift");
+    let list = aduib(&["thrift", "list", "--idl", &idl]);
+    assert_eq!(list.status.code(), Some(0));
+    let text = String::from_utf8(list.stdout).unwrap();
+    assert!(text.contains("service RichService"), "{text}");
+    assert!(
+        text.contains(
+            "i64 add(1: required i64 a, 2: required i64 b) throws (1: rich.DemoError error)"
+        ),
+        "{text}"
+    );
+
+    let template = aduib(&["thrift", "template", "--idl", &idl, "RichService.echo"]);
+    let template: Value = serde_json::from_slice(&template.stdout).unwrap();
+    assert_eq!(template["rich"]["color"], "RED");
+
+    let (mut child, addr) = serve_one("--thrift");
+    let echo = aduib(&[
+        "thrift",
+        "call",
+        &addr,
+        "--idl",
+        &idl,
+        "RichService.echo",
+        "--data",
+        &json!({ "rich": template["rich"] }).to_string(),
+        "--protocol",
+        "compact",
+        "--transport",
+        "framed",
+    ]);
+    assert_eq!(
+        echo.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&echo.stderr)
+    );
+    assert_eq!(lines(&echo)[0]["color"], "RED");
+    let fail = aduib(&[
+        "thrift",
+        "call",
+        &addr,
+        "--idl",
+        &idl,
+        "RichService.fail",
+        "--data",
+        r#"{"code": 3}"#,
+        "--multiplexed",
+        "RichService",
+    ]);
+    assert_eq!(fail.status.code(), Some(1));
+    assert_eq!(lines(&fail)[0]["exception"]["value"]["code"], 3);
+    let bad = aduib(&[
+        "thrift",
+        "call",
+        &addr,
+        "--idl",
+        &idl,
+        "RichService.add",
+        "--data",
+        r#"{"a": "x", "b": 1}"#,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8(bad.stderr).unwrap().contains("args.a"));
+    let via_aduib = aduib(&[
+        "call",
+        "--transport",
+        "thrift",
+        "--url",
+        &addr,
+        "--method",
+        "CaculService.add",
+        "--data",
+        r#"{"x": 2, "y": 3}"#,
+    ]);
+    assert_eq!(lines(&via_aduib)[0]["result"], 5);
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+
+    let dir = std::env::temp_dir().join(format!("aduib-cli-idl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bad.thrift"),
+        "struct A {\n  1: i32 x,\n  2 i32 y\n}\n",
+    )
+    .unwrap();
+    let broken = aduib(&[
+        "thrift",
+        "list",
+        "--idl",
+        dir.join("bad.thrift").to_str().unwrap(),
+    ]);
+    assert_eq!(broken.status.code(), Some(2));
+    let stderr = String::from_utf8(broken.stderr).unwrap();
+    assert!(stderr.contains("bad.thrift at line 3:5"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn grpc_commands_follow_the_contract() {
+    let (mut child, addr) = serve_one("--grpc");
+    let list = aduib(&["grpc", "list", &addr]);
+    assert_eq!(list.status.code(), Some(0));
+    assert!(
+        String::from_utf8(list.stdout)
+            .unwrap()
+            .lines()
+            .any(|l| l == "aduib.demo.v1.RichService")
+    );
+    let ticks = aduib(&[
+        "grpc",
+        "call",
+        &addr,
+        "aduib.demo.v1.RichService/Ticks",
+        "--data",
+        r#"{"count": 2, "interval": "0.001s"}"#,
+    ]);
+    assert_eq!(ticks.status.code(), Some(0));
+    assert_eq!(lines(&ticks).len(), 2);
+    let status = aduib(&[
+        "grpc",
+        "call",
+        &addr,
+        "aduib.demo.v1.RichService/Ticks",
+        "--data",
+        r#"{"count": -1}"#,
+    ]);
+    assert_eq!(status.status.code(), Some(1));
+    assert_eq!(lines(&status)[0]["status"]["name"], "InvalidArgument");
+    let by_proto = aduib(&[
+        "grpc",
+        "describe",
+        &addr,
+        "aduib.demo.v1.Inner",
+        "--proto",
+        &repo("proto/demo/aduib/demo/v1/rich.proto"),
+        "-I",
+        &repo("proto/demo"),
+    ]);
+    assert!(
+        String::from_utf8(by_proto.stdout)
+            .unwrap()
+            .contains(".aduib.demo.v1.Point point = 3;")
+    );
+    let schema = aduib(&[
+        "grpc",
+        "schema",
+        &addr,
+        "aduib.demo.v1.RichService/Echo",
+        "--template",
+    ]);
+    let template: Value = serde_json::from_slice(&schema.stdout).unwrap();
+    assert_eq!(template["big"], "0");
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}

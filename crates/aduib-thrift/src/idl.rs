@@ -152,7 +152,10 @@ impl Schema {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            texts.get(&name).cloned()
+            texts
+                .get(&name)
+                .cloned()
+                .ok_or_else(|| std::io::ErrorKind::NotFound.into())
         })?;
         let mut schema = Schema {
             main: main_stem,
@@ -220,22 +223,22 @@ fn stem(path: &Path) -> String {
 
 impl Loader {
     fn load_file(&mut self, path: &Path) -> Result<String, IdlError> {
-        self.load_with(path, &|path: &Path| std::fs::read_to_string(path).ok())
+        self.load_with(path, &|path: &Path| std::fs::read_to_string(path))
     }
 
     /// Loads `path` through `read` (the file system, or texts in memory).
     fn load_with(
         &mut self,
         path: &Path,
-        read: &dyn Fn(&Path) -> Option<String>,
+        read: &dyn Fn(&Path) -> std::io::Result<String>,
     ) -> Result<String, IdlError> {
         let stem = stem(path);
         if self.files.iter().any(|(s, _, _)| *s == stem) {
             return Ok(stem);
         }
-        let text = read(path).ok_or_else(|| IdlError::Read {
+        let text = read(path).map_err(|error| IdlError::Read {
             path: path.to_path_buf(),
-            error: std::io::ErrorKind::NotFound.into(),
+            error,
         })?;
         let file = parse(path.is_file().then_some(path), &text)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -255,7 +258,7 @@ impl Loader {
             let found = std::iter::once(dir.clone())
                 .chain(self.includes.iter().cloned())
                 .map(|root| root.join(&include))
-                .find(|candidate| read(candidate).is_some())
+                .find(|candidate| read(candidate).is_ok())
                 .ok_or_else(|| IdlError::Resolve {
                     file: path.display().to_string(),
                     message: format!("include {include:?} not found (searched next to the file and in -I folders)"),
