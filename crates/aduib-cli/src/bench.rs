@@ -188,7 +188,9 @@ struct WorkerStats {
 enum Caller {
     Http {
         conn: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-        target: Target,
+        host: String,
+        path: &'static str,
+        body: Bytes,
     },
     Grpc {
         conn: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
@@ -206,7 +208,12 @@ impl Caller {
     /// A caller for worker `slot` (gRPC workers share channels round-robin).
     async fn connect(target: &Target, slot: usize) -> anyhow::Result<Caller> {
         match target {
-            Target::Http { addr, .. } => {
+            Target::Http {
+                addr,
+                host,
+                path,
+                body,
+            } => {
                 let stream = tokio::net::TcpStream::connect(addr)
                     .await
                     .with_context(|| format!("cannot connect to {addr}"))?;
@@ -220,7 +227,9 @@ impl Caller {
                 });
                 Ok(Caller::Http {
                     conn,
-                    target: target.clone(),
+                    host: host.clone(),
+                    path,
+                    body: body.clone(),
                 })
             }
             Target::Grpc {
@@ -260,13 +269,12 @@ impl Caller {
     /// One call; true when the reply is an Aduib success.
     async fn call(&mut self) -> anyhow::Result<bool> {
         match self {
-            Caller::Http { conn, target } => {
-                let Target::Http {
-                    host, path, body, ..
-                } = target
-                else {
-                    bail!("an HTTP caller holds an HTTP target");
-                };
+            Caller::Http {
+                conn,
+                host,
+                path,
+                body,
+            } => {
                 conn.ready().await?;
                 let request = http::Request::post(*path)
                     .header(http::header::HOST, host.as_str())

@@ -86,17 +86,19 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Framing from the first byte: 0x80 (strict binary) or 0x82 (compact)
-/// starts an unframed message; anything else is the start of a frame length.
-async fn detect(stream: &TcpStream) -> std::io::Result<Framing> {
+/// Framing and protocol from the first byte: 0x80 (strict binary) or 0x82
+/// (compact) starts an unframed message; anything else is the start of a
+/// frame length, and frames carry their protocol inside.
+async fn detect(stream: &TcpStream) -> std::io::Result<(Framing, Protocol)> {
     let mut first = [0u8; 1];
     if stream.peek(&mut first).await? == 0 {
         return Err(std::io::ErrorKind::UnexpectedEof.into());
     }
-    Ok(match first[0] {
+    let framing = match first[0] {
         0x80 | 0x82 => Framing::Buffered,
         _ => Framing::Framed,
-    })
+    };
+    Ok((framing, protocol_of(&first)))
 }
 
 /// A message's protocol, from its first byte.
@@ -113,13 +115,11 @@ async fn connection(
     dispatcher: Dispatcher,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let framing = detect(&stream).await?;
-    let mut head = [0u8; 1];
-    stream.peek(&mut head).await?;
+    // Buffered messages are delimited by parsing them, so their protocol must
+    // be known up front; frames carry their own length.
+    let (framing, protocol) = detect(&stream).await?;
     let (read, mut write) = stream.into_split();
-    // Buffered messages are delimited by parsing them, so their protocol
-    // must be known up front; frames carry their own length.
-    let mut messages = MessageReader::new(read, protocol_of(&head), framing, MAX_MESSAGE_BYTES);
+    let mut messages = MessageReader::new(read, protocol, framing, MAX_MESSAGE_BYTES);
     loop {
         let message = tokio::select! {
             message = messages.next_message() => message?,
