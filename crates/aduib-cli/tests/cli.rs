@@ -19,21 +19,11 @@ struct Served {
 
 impl Served {
     fn start() -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--jsonrpc", "127.0.0.1:0", "--rest", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut url = |expected: &str| {
-            let line = lines.next().unwrap().unwrap();
-            let (transport, url) = line.split_once(' ').unwrap();
-            assert_eq!(transport, expected, "{line}");
-            assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-            url.to_owned()
-        };
-        let jsonrpc = url("jsonrpc");
-        let rest = url("rest");
+        let (child, urls) = serve(&["jsonrpc", "rest"]);
+        let [jsonrpc, rest] = urls.try_into().unwrap();
+        for url in [&jsonrpc, &rest] {
+            assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        }
         Served {
             child,
             jsonrpc,
@@ -52,6 +42,31 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// `aduib serve` with each transport on a free port; returns the process and
+/// the URLs it printed, checking the `<transport> <url>` lines come in order.
+fn serve(transports: &[&str]) -> (Child, Vec<String>) {
+    let mut args = vec!["serve".to_owned()];
+    for transport in transports {
+        args.extend([format!("--{transport}"), "127.0.0.1:0".to_owned()]);
+    }
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let urls = transports
+        .iter()
+        .map(|expected| {
+            let line = lines.next().unwrap().unwrap();
+            let (transport, url) = line.split_once(' ').unwrap();
+            assert_eq!(transport, *expected, "{line}");
+            url.to_owned()
+        })
+        .collect();
+    (child, urls)
 }
 
 fn sigterm(child: &Child) {
@@ -314,19 +329,9 @@ fn serve_reports_a_taken_port_and_stops_cleanly_on_sigterm() {
 }
 
 /// `aduib serve` on one transport; returns the process and its URL.
-fn serve_one(flag: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", flag, "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    let url = line.split_once(' ').unwrap().1.to_owned();
-    (child, url)
+fn serve_one(transport: &str) -> (Child, String) {
+    let (child, mut urls) = serve(&[transport]);
+    (child, urls.remove(0))
 }
 
 fn repo(path: &str) -> String {
@@ -351,7 +356,7 @@ fn thrift_commands_follow_the_contract() {
     let template: Value = serde_json::from_slice(&template.stdout).unwrap();
     assert_eq!(template["rich"]["color"], "RED");
 
-    let (mut child, addr) = serve_one("--thrift");
+    let (mut child, addr) = serve_one("thrift");
     let echo = aduib(&[
         "thrift",
         "call",
@@ -435,7 +440,7 @@ fn thrift_commands_follow_the_contract() {
 
 #[test]
 fn grpc_commands_follow_the_contract() {
-    let (mut child, addr) = serve_one("--grpc");
+    let (mut child, addr) = serve_one("grpc");
     let list = aduib(&["grpc", "list", &addr]);
     assert_eq!(list.status.code(), Some(0));
     assert!(

@@ -4,14 +4,14 @@
 // Test helpers may panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::time::Duration;
 
 use aduib_client::{AduibClient, ClientConfig, ClientError, Transport};
 use aduib_core::sse::SseError;
 use aduib_core::{AduibRequest, ResponseStatus};
-use aduib_server::demo::register_cacul_service;
-use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig};
+use aduib_server::{RunningServer, ServerConfig};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,18 +27,8 @@ const ALL_TRANSPORTS: [Transport; 4] = [
 ];
 
 async fn demo_server(config: ServerConfig) -> RunningServer {
-    let mut registry = HandlerRegistry::new();
-    register_cacul_service(&mut registry);
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Server::new(registry, config)
-        .start(&[
-            (aduib_server::Transport::JsonRpc, any),
-            (aduib_server::Transport::Rest, any),
-            (aduib_server::Transport::Grpc, any),
-            (aduib_server::Transport::Thrift, any),
-        ])
-        .await
-        .unwrap()
+    use aduib_server::Transport as T;
+    support::demo_server(&[T::JsonRpc, T::Rest, T::Grpc, T::Thrift], config).await
 }
 
 fn client_for(

@@ -4,36 +4,21 @@
 // Test helpers may panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
 use aduib_client::anygrpc::{self, AnyGrpc, ConnectOptions, Event, GrpcError, SchemaSource};
 use aduib_client::{AduibClient, ClientConfig, ClientError, Transport};
 use aduib_core::{AduibRequest, ResponseStatus};
-use aduib_server::demo::register_cacul_service;
-use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig};
+use aduib_server::RunningServer;
 use futures::StreamExt;
 use prost_reflect::{DynamicMessage, Value as ProtoValue};
 use serde_json::{Value, json};
 
 async fn server() -> (RunningServer, String) {
-    let mut registry = HandlerRegistry::new();
-    register_cacul_service(&mut registry);
-    let config = ServerConfig {
-        rich_demo: true,
-        ..ServerConfig::default()
-    };
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let running = Server::new(registry, config)
-        .start(&[(aduib_server::Transport::Grpc, any)])
-        .await
-        .unwrap();
-    let target = running
-        .addr(aduib_server::Transport::Grpc)
-        .unwrap()
-        .to_string();
-    (running, target)
+    support::demo_target(aduib_server::Transport::Grpc).await
 }
 
 fn aduib(target: &str, timeout: Option<Duration>) -> AduibClient {

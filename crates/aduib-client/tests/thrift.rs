@@ -4,32 +4,20 @@
 // Test helpers may panic: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aduib_client::anythrift::{self, ThriftCallError, ThriftCallOptions};
-use aduib_server::demo::register_cacul_service;
-use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig, Transport};
+use aduib_server::{RunningServer, Transport};
 use aduib_thrift::{Framing, Outcome, Protocol, Schema};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn server() -> (RunningServer, String) {
-    let mut registry = HandlerRegistry::new();
-    register_cacul_service(&mut registry);
-    let config = ServerConfig {
-        rich_demo: true,
-        ..ServerConfig::default()
-    };
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let running = Server::new(registry, config)
-        .start(&[(Transport::Thrift, any)])
-        .await
-        .unwrap();
-    let target = running.addr(Transport::Thrift).unwrap().to_string();
-    (running, target)
+    support::demo_target(Transport::Thrift).await
 }
 
 fn idl(name: &str) -> PathBuf {
