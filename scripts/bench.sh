@@ -4,7 +4,7 @@
 # a bare tonic server for the same proto; measured in the same run by the same load
 # generator (`aduib bench`). One server runs at a time. Prints each
 # measurement as JSON and then the ratios.
-#   BENCH_DURATION_S (default 10), BENCH_CONCURRENCY (default 32)
+#   BENCH_DURATION_S (default 10), BENCH_CONCURRENCY (default 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -14,7 +14,7 @@ cargo build --release --locked -p aduib-cli >&2
 cargo build --release --locked -p aduib-server --example bare_tonic >&2
 bin=$CARGO_TARGET_DIR/release/aduib
 duration=${BENCH_DURATION_S:-10}
-concurrency=${BENCH_CONCURRENCY:-32}
+concurrency=${BENCH_CONCURRENCY:-64}
 results=$(mktemp)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -f "$results"; }

@@ -18,7 +18,7 @@ use aduib_thrift::aduib as thrift_aduib;
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use prost::Message;
 use serde::Serialize;
 
@@ -156,7 +156,7 @@ enum Target {
         body: Bytes,
     },
     Grpc {
-        connections: Vec<hyper::client::conn::http2::SendRequest<Full<Bytes>>>,
+        connections: Vec<h2::client::SendRequest<Bytes>>,
         host: String,
         frame: Bytes,
     },
@@ -193,7 +193,7 @@ enum Caller {
         body: Bytes,
     },
     Grpc {
-        conn: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+        conn: h2::client::SendRequest<Bytes>,
         host: String,
         frame: Bytes,
     },
@@ -286,19 +286,25 @@ impl Caller {
                 Ok(ok && contains(&body, br#""status":"success""#))
             }
             Caller::Grpc { conn, host, frame } => {
-                conn.ready().await?;
+                let mut sender = conn.clone().ready().await?;
                 let request = http::Request::post(format!("http://{host}{GRPC_CALL_PATH}"))
                     .header(http::header::CONTENT_TYPE, "application/grpc")
                     .header(http::header::TE, "trailers")
-                    .body(Full::new(frame.clone()))?;
-                let response = conn.send_request(request).await?;
-                let collected = response.into_body().collect().await?;
-                let ok = collected
+                    .body(())?;
+                let (response, mut body) = sender.send_request(request, false)?;
+                body.send_data(frame.clone(), true)?;
+                let mut response = response.await?.into_body();
+                let mut reply = Vec::new();
+                while let Some(chunk) = response.data().await {
+                    let chunk = chunk?;
+                    let _ = response.flow_control().release_capacity(chunk.len());
+                    reply.extend_from_slice(&chunk);
+                }
+                let ok = response
                     .trailers()
-                    .and_then(|t| t.get("grpc-status"))
-                    .is_some_and(|s| s == "0");
-                let body = collected.to_bytes();
-                let reply = body
+                    .await?
+                    .is_some_and(|t| t.get("grpc-status").is_some_and(|s| s == "0"));
+                let reply = reply
                     .get(5..)
                     .and_then(|message| pb::Response::decode(message).ok());
                 Ok(ok && reply.is_some_and(|r| r.status == pb::ResponseStatus::Success as i32))
@@ -358,16 +364,14 @@ async fn worker(
 /// The gRPC method the bench calls.
 const GRPC_CALL_PATH: &str = "/aduib.rpc.v2.AduibRpcService/Call";
 
-/// An HTTP/2 (prior knowledge) connection for the gRPC bench.
-async fn connect_h2(
-    addr: SocketAddr,
-) -> anyhow::Result<hyper::client::conn::http2::SendRequest<Full<Bytes>>> {
+/// An HTTP/2 (prior knowledge) connection for the gRPC bench, on the h2
+/// crate directly: the leanest client there is for the generator.
+async fn connect_h2(addr: SocketAddr) -> anyhow::Result<h2::client::SendRequest<Bytes>> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("cannot connect to {addr}"))?;
     stream.set_nodelay(true)?;
-    let (conn, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    let (conn, connection) = h2::client::handshake(stream).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%error, "bench connection closed");
