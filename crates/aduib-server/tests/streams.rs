@@ -136,3 +136,24 @@ async fn shutdown_waits_for_in_flight_calls() {
         "stopped listening"
     );
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_silent_thrift_connection() {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut registry = HandlerRegistry::new();
+    register_cacul_service(&mut registry);
+    let thrift = Server::new(registry, ServerConfig::default())
+        .start(&[(Transport::Thrift, any)])
+        .await
+        .unwrap();
+    let addr = thrift.addr(Transport::Thrift).unwrap();
+    let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    thrift.shutdown(Duration::from_secs(10)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -117,7 +117,11 @@ async fn connection(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Buffered messages are delimited by parsing them, so their protocol must
     // be known up front; frames carry their own length.
-    let (framing, protocol) = detect(&stream).await?;
+    let (framing, protocol) = tokio::select! {
+        detected = detect(&stream) => detected?,
+        // A connection that never speaks must not hold up a stop.
+        _ = stopped.wait_for(|s| *s) => return Ok(()),
+    };
     let (read, mut write) = stream.into_split();
     let mut messages = MessageReader::new(read, protocol, framing, MAX_MESSAGE_BYTES);
     loop {
