@@ -45,7 +45,7 @@ impl Dispatcher {
 
     /// Runs a unary call. A streaming function called this way is an error
     /// that tells the caller to stream.
-    pub async fn call(&self, request: AduibRequest) -> AduibResponse {
+    pub async fn call(&self, mut request: AduibRequest) -> AduibResponse {
         let started = Instant::now();
         let id = response_id(&request);
         let outcome = match self.lookup(&request.method) {
@@ -55,7 +55,7 @@ impl Dispatcher {
                 request.method
             ))),
             Ok((key, Handler::Unary(f))) => {
-                let call = f(Args::new(key, take_data(&request)));
+                let call = f(Args::new(key, take_data(&mut request)));
                 match qos_timeout(&request) {
                     Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
                         Err(RpcError::new(
@@ -72,7 +72,7 @@ impl Dispatcher {
 
     /// Runs a call as a stream: a streaming function yields one response per
     /// item, a unary one exactly one response, a failure one error response.
-    pub fn stream(&self, request: AduibRequest) -> ResponseStream {
+    pub fn stream(&self, mut request: AduibRequest) -> ResponseStream {
         let started = Instant::now();
         let id = response_id(&request);
         match self.lookup(&request.method) {
@@ -81,7 +81,8 @@ impl Dispatcher {
                 let this = self.clone();
                 stream::once(async move { this.call(request).await }).boxed()
             }
-            Ok((key, Handler::ServerStream(f))) => match f(Args::new(key, take_data(&request))) {
+            Ok((key, Handler::ServerStream(f))) => match f(Args::new(key, take_data(&mut request)))
+            {
                 Err(error) => stream::once(async move { finish(id, Err(error), started) }).boxed(),
                 Ok(items) => items
                     // Stop after the first error: it is the stream's last frame.
@@ -108,6 +109,15 @@ impl Dispatcher {
     }
 
     fn lookup(&self, method: &str) -> Result<(String, &Handler), RpcError> {
+        // Fast path, for every call: the canonical name's key is its tail.
+        if let Some((service, key)) = method
+            .strip_prefix(aduib_core::method::METHOD_PREFIX)
+            .and_then(|rest| rest.split_once('/'))
+            && !service.is_empty()
+            && let Some(handler) = self.registry.get(key)
+        {
+            return Ok((key.to_owned(), handler));
+        }
         let key = handler_key(method)?;
         match self.registry.get(&key) {
             Some(handler) => Ok((key, handler)),
@@ -185,8 +195,8 @@ fn response_id(request: &AduibRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn take_data(request: &AduibRequest) -> Map<String, Value> {
-    request.data.clone().unwrap_or_default()
+fn take_data(request: &mut AduibRequest) -> Map<String, Value> {
+    request.data.take().unwrap_or_default()
 }
 
 fn qos_timeout(request: &AduibRequest) -> Option<Duration> {
