@@ -264,76 +264,36 @@ impl AnyGrpc {
             target: self.options.target.clone(),
             reason: root_cause(&e),
         })?;
-        let events: Events = match (method.is_client_streaming(), method.is_server_streaming()) {
-            (false, false) => {
-                let request =
-                    self.request(inputs.into_iter().next().ok_or_else(|| GrpcError::Input {
-                        message: method.input().full_name().to_owned(),
-                        reason: "no message".into(),
-                    })?);
-                let reply = deadline.run(grpc.unary(request, path, codec)).await;
-                let reply = reply
-                    .map_err(|_| self.timed_out())?
-                    .map_err(|s| self.status(s))?;
-                let (metadata, message, _) = reply.into_parts();
-                stream::iter([Ok(Event::Headers(metadata)), Ok(Event::Message(message))]).boxed()
+        // Every call kind is the same on the wire: a stream of requests and a
+        // stream of replies (the count was checked above), so one path serves
+        // all four, and trailers are reported for unary calls too.
+        let reply = deadline
+            .run(grpc.streaming(self.request(stream::iter(inputs)), path, codec))
+            .await
+            .map_err(|_| self.timed_out())?
+            .map_err(|s| self.status(s))?;
+        let (metadata, messages, _) = reply.into_parts();
+        let this = self.clone();
+        let body = stream::unfold(Some(messages), move |messages| {
+            let this = this.clone();
+            async move {
+                let mut messages = messages?;
+                match messages.message().await {
+                    Ok(Some(message)) => Some((Ok(Event::Message(message)), Some(messages))),
+                    Ok(None) => match messages.trailers().await {
+                        Ok(Some(trailers)) => Some((Ok(Event::Trailers(trailers)), None)),
+                        Ok(None) => None,
+                        Err(status) => Some((Err(this.status(status)), None)),
+                    },
+                    Err(status) => Some((Err(this.status(status)), None)),
+                }
             }
-            (true, false) => {
-                let request = self.request(stream::iter(inputs));
-                let reply = deadline
-                    .run(grpc.client_streaming(request, path, codec))
-                    .await;
-                let reply = reply
-                    .map_err(|_| self.timed_out())?
-                    .map_err(|s| self.status(s))?;
-                let (metadata, message, _) = reply.into_parts();
-                stream::iter([Ok(Event::Headers(metadata)), Ok(Event::Message(message))]).boxed()
-            }
-            (client_streaming, true) => {
-                let reply = if client_streaming {
-                    deadline
-                        .run(grpc.streaming(self.request(stream::iter(inputs)), path, codec))
-                        .await
-                } else {
-                    let request = self.request(inputs.into_iter().next().ok_or_else(|| {
-                        GrpcError::Input {
-                            message: method.input().full_name().to_owned(),
-                            reason: "no message".into(),
-                        }
-                    })?);
-                    deadline
-                        .run(grpc.server_streaming(request, path, codec))
-                        .await
-                };
-                let reply = reply
-                    .map_err(|_| self.timed_out())?
-                    .map_err(|s| self.status(s))?;
-                let (metadata, messages, _) = reply.into_parts();
-                let this = self.clone();
-                let body = stream::unfold(Some(messages), move |messages| {
-                    let this = this.clone();
-                    async move {
-                        let mut messages = messages?;
-                        match messages.message().await {
-                            Ok(Some(message)) => {
-                                Some((Ok(Event::Message(message)), Some(messages)))
-                            }
-                            Ok(None) => match messages.trailers().await {
-                                Ok(Some(trailers)) => Some((Ok(Event::Trailers(trailers)), None)),
-                                Ok(None) => None,
-                                Err(status) => Some((Err(this.status(status)), None)),
-                            },
-                            Err(status) => Some((Err(this.status(status)), None)),
-                        }
-                    }
-                });
-                let timeout = self.options.timeout.unwrap_or_default();
-                deadline.bound(
-                    stream::once(async move { Ok(Event::Headers(metadata)) }).chain(body),
-                    move || Err(GrpcError::Timeout(timeout)),
-                )
-            }
-        };
+        });
+        let timeout = self.options.timeout.unwrap_or_default();
+        let events = deadline.bound(
+            stream::once(async move { Ok(Event::Headers(metadata)) }).chain(body),
+            move || Err(GrpcError::Timeout(timeout)),
+        );
         Ok(events)
     }
 
