@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::idl::{Function, Schema};
+use crate::idl::{Function, Schema, StructKind};
 use crate::protocol::{MessageHeader, MessageKind, Protocol, ReadError, Reader, Wire, Writer};
 use crate::value::{DecodeError, Decoder, EncodeError, Encoder, wire_of};
 
@@ -67,23 +67,15 @@ pub fn encode_call(
         },
         seq,
     });
-    write_fields(&mut w, schema, &function.args, args, "args")?;
+    Encoder { schema }.write_fields(
+        &mut w,
+        "args",
+        StructKind::Struct,
+        &function.args,
+        args,
+        "args",
+    )?;
     Ok(w.into_bytes())
-}
-
-fn write_fields(
-    w: &mut Writer,
-    schema: &Schema,
-    fields: &[crate::idl::Field],
-    json: &Value,
-    path: &str,
-) -> Result<(), EncodeError> {
-    let def = crate::idl::StructDef {
-        name: path.to_owned(),
-        kind: crate::idl::StructKind::Struct,
-        fields: fields.to_vec(),
-    };
-    Encoder { schema }.write_struct(w, &def, json, path)
 }
 
 /// Reads the arguments of a call whose header was already read.
@@ -92,12 +84,7 @@ pub fn decode_args(
     reader: &mut Reader<'_>,
     function: &Function,
 ) -> Result<Value, DecodeError> {
-    let def = crate::idl::StructDef {
-        name: format!("{}_args", function.name),
-        kind: crate::idl::StructKind::Struct,
-        fields: function.args.clone(),
-    };
-    Decoder { schema }.read_struct(reader, &def, "args")
+    Decoder { schema }.read_fields(reader, &function.args, "args")
 }
 
 /// A reply to `function` (for `Outcome::Application`, an exception message).

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Number, Value};
 use thiserror::Error;
 
-use crate::idl::{Requiredness, Schema, StructDef, StructKind, Type};
+use crate::idl::{Field, Requiredness, Schema, StructDef, StructKind, Type};
 use crate::protocol::{ReadError, Reader, Wire, Writer};
 
 /// A JSON value that does not fit the IDL, with where it is.
@@ -79,6 +79,20 @@ impl Encoder<'_> {
         json: &Value,
         path: &str,
     ) -> Result<(), EncodeError> {
+        self.write_fields(w, &def.name, def.kind, &def.fields, json, path)
+    }
+
+    /// Fields of a struct named `name` (also an argument list, which is a
+    /// struct on the wire) from a JSON object.
+    pub fn write_fields(
+        &self,
+        w: &mut Writer,
+        name: &str,
+        kind_of: StructKind,
+        fields: &[Field],
+        json: &Value,
+        path: &str,
+    ) -> Result<(), EncodeError> {
         let fail = |message: String| EncodeError {
             path: path.to_owned(),
             message,
@@ -86,34 +100,33 @@ impl Encoder<'_> {
         let Value::Object(object) = json else {
             return Err(fail(format!(
                 "expected an object for {}, got {}",
-                def.name,
+                name,
                 kind(json)
             )));
         };
         if let Some(unknown) = object
             .keys()
-            .find(|k| !def.fields.iter().any(|f| &f.name == *k))
+            .find(|k| !fields.iter().any(|f| &f.name == *k))
         {
-            let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+            let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
             return Err(fail(format!(
                 "{} has no field {unknown:?} (fields: {})",
-                def.name,
+                name,
                 known.join(", ")
             )));
         }
-        let present = def
-            .fields
+        let present = fields
             .iter()
             .filter(|f| object.get(&f.name).is_some_and(|v| !v.is_null()))
             .count();
-        if def.kind == StructKind::Union && present != 1 {
+        if kind_of == StructKind::Union && present != 1 {
             return Err(fail(format!(
                 "union {} needs exactly one field set, got {present}",
-                def.name
+                name
             )));
         }
         w.struct_begin();
-        for field in &def.fields {
+        for field in fields {
             match object.get(&field.name).filter(|v| !v.is_null()) {
                 Some(value) => {
                     w.field_begin(wire_of(&field.ty), field.id);
@@ -298,10 +311,20 @@ impl Decoder<'_> {
         def: &StructDef,
         path: &str,
     ) -> Result<Value, DecodeError> {
+        self.read_fields(r, &def.fields, path)
+    }
+
+    /// A struct (or argument list) of `fields` as a JSON object.
+    pub fn read_fields(
+        &self,
+        r: &mut Reader<'_>,
+        fields: &[Field],
+        path: &str,
+    ) -> Result<Value, DecodeError> {
         r.struct_begin()?;
         let mut object = Map::new();
         while let Some((wire, id)) = r.field_begin()? {
-            match def.fields.iter().find(|f| f.id == id) {
+            match fields.iter().find(|f| f.id == id) {
                 Some(field) => {
                     let field_path = format!("{path}.{}", field.name);
                     let value = self.read_value(r, &field.ty, wire, &field_path)?;
