@@ -135,6 +135,36 @@ async fn aduib_over_grpc_honours_the_deadline_and_reports_refusals() {
 }
 
 /// A message of the rich demo with every shape filled.
+#[tokio::test]
+async fn calls_on_one_connection_run_concurrently_and_shutdown_lets_them_finish() {
+    let (server, target) = server().await;
+    let addr = server.addr(aduib_server::Transport::Grpc).unwrap();
+    // One client, one HTTP/2 connection: the server polls its streams on the
+    // connection's task, and they must still overlap.
+    let client = aduib(&target, None);
+    let (first, second) = (
+        request("slow", json!({"x": 1, "delay_ms": 400})),
+        request("slow", json!({"x": 2, "delay_ms": 400})),
+    );
+    let started = std::time::Instant::now();
+    let calls = futures::future::join3(client.call(&first), client.call(&second), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.shutdown(Duration::from_secs(5)).await;
+    });
+    let (one, two, ()) = calls.await;
+    assert_eq!(one.unwrap().result, Some(json!({"doubled": 2})));
+    assert_eq!(two.unwrap().result, Some(json!({"doubled": 4})));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(750),
+        "ran one after the other: {elapsed:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "stopped listening"
+    );
+}
+
 fn rich_json() -> Value {
     json!({
         "name": "n", "big": "9223372036854775807", "ubig": "18446744073709551615",

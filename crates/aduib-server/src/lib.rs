@@ -36,6 +36,7 @@ pub mod demo;
 pub mod demo_grpc;
 pub mod dispatch;
 pub mod frontend;
+mod http2;
 pub mod registry;
 pub mod server;
 pub mod sse;

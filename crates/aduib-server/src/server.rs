@@ -121,13 +121,13 @@ impl Server {
         &self.state.dispatcher
     }
 
-    /// What serves one transport. gRPC goes through the same HTTP stack as
-    /// JSON-RPC and REST (HTTP/2 without TLS, by prior knowledge).
+    /// What serves one transport. gRPC is served over HTTP/2 without TLS, by
+    /// prior knowledge.
     fn frontend(&self, transport: Transport) -> Result<Frontend, ServerError> {
         Ok(match transport {
             Transport::JsonRpc => Frontend::Http(frontend::jsonrpc::router(self.state.clone())),
             Transport::Rest => Frontend::Http(frontend::rest::router(self.state.clone())),
-            Transport::Grpc => Frontend::Http(
+            Transport::Grpc => Frontend::Http2(
                 frontend::grpc::routes(self.state.dispatcher.clone(), self.rich_demo)?
                     .into_axum_router(),
             ),
@@ -163,6 +163,10 @@ impl Server {
             let mut stopped = stopped.clone();
             let router = match frontend {
                 Frontend::Http(router) => router,
+                Frontend::Http2(router) => {
+                    tasks.spawn(crate::http2::serve(listener, router, stopped));
+                    continue;
+                }
                 Frontend::Thrift => {
                     let dispatcher = self.state.dispatcher.clone();
                     tasks.spawn(frontend::thrift::serve(
@@ -202,7 +206,10 @@ impl Server {
 }
 
 enum Frontend {
+    /// HTTP/1.1 and HTTP/2, through axum.
     Http(Router),
+    /// HTTP/2 only (gRPC), a task per connection: see [`crate::http2`].
+    Http2(Router),
     Thrift,
 }
 

@@ -1,0 +1,131 @@
+//! Serving HTTP/2 (the gRPC listener) with each connection and all of its
+//! streams polled by one task.
+//!
+//! hyper spawns every HTTP/2 stream as a task of its own. For the small unary
+//! calls an RPC server mostly sees, that costs a write syscall per response:
+//! a finished stream wakes the connection task, tokio runs a just-woken task
+//! next (its LIFO slot), and the connection flushes that one response before
+//! the next stream has run. Polling the streams inside the connection's task
+//! instead sends every response that is ready in one write, and needs no
+//! cross-thread wake-ups (`scripts/bench.sh` measures the gain; see README).
+//!
+//! The price: the calls of one connection share one thread, so a handler
+//! that computes for a long time holds up the other calls on its connection
+//! (never other connections). Handlers are async; long computations belong on
+//! `spawn_blocking`.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::{Pin, pin};
+use std::task::Poll;
+use std::time::Duration;
+
+use axum::Router;
+use futures::stream::{FuturesUnordered, StreamExt};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The executor hyper hands each new stream to: a queue the connection's own
+/// task drains and polls.
+#[derive(Debug, Clone)]
+struct StreamQueue(mpsc::UnboundedSender<StreamFuture>);
+
+impl<F> hyper::rt::Executor<F> for StreamQueue
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    fn execute(&self, stream: F) {
+        if let Err(mpsc::error::SendError(stream)) = self.0.send(Box::pin(stream)) {
+            // The connection's task is gone; nothing would poll the stream
+            // there, so it runs on its own (hyper's default behaviour).
+            tokio::spawn(stream);
+        }
+    }
+}
+
+/// Accepts HTTP/2 (prior knowledge) connections until `stopped` turns true,
+/// then lets every connection finish its in-flight calls.
+pub(crate) async fn serve(listener: TcpListener, router: Router, stopped: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    let mut stop = stopped.clone();
+    let mut stop = pin!(async move {
+        // Either a stop request or the handle being dropped ends it.
+        let _ = stop.wait_for(|stop| *stop).await;
+    });
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    // Small RPC messages must not wait for Nagle's algorithm.
+                    if let Err(error) = tcp.set_nodelay(true) {
+                        tracing::debug!(%error, "cannot set TCP_NODELAY");
+                    }
+                    connections.spawn(serve_connection(tcp, router.clone(), stopped.clone()));
+                }
+                Err(error) if is_per_connection(&error) => {
+                    tracing::debug!(%error, "accept failed for one connection");
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: wait for some to
+                    // be released instead of spinning.
+                    tracing::error!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut stop => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// One connection: hyper's HTTP/2 state machine and the streams it starts,
+/// polled together.
+async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Receiver<bool>) {
+    let (queue, mut started) = mpsc::unbounded_channel();
+    let mut connection = pin!(
+        hyper::server::conn::http2::Builder::new(StreamQueue(queue))
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
+    );
+    let mut streams = FuturesUnordered::new();
+    let mut stop = pin!(stopped.wait_for(|stop| *stop));
+    let mut stopping = false;
+    let result = poll_fn(|cx| {
+        if !stopping && stop.as_mut().poll(cx).is_ready() {
+            // GOAWAY: no new streams; the open ones finish.
+            connection.as_mut().graceful_shutdown();
+            stopping = true;
+        }
+        // Reads requests and writes whatever the streams have produced since
+        // the last poll, in as few writes as the buffers allow.
+        let done = connection.as_mut().poll(cx);
+        while let Poll::Ready(Some(stream)) = started.poll_recv(cx) {
+            streams.push(stream);
+        }
+        // Runs the calls; their responses wake this task, whose next poll
+        // of the connection sends them all.
+        while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
+        // The connection ends only once its streams have; any stream future
+        // left then answers a peer that is gone.
+        done
+    })
+    .await;
+    if let Err(error) = result {
+        tracing::debug!(%error, "HTTP/2 connection ended with an error");
+    }
+}
