@@ -68,7 +68,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             frame.extend_from_slice(&message);
             Target::Grpc {
                 addr,
-                host,
+                uri: format!("http://{host}{GRPC_CALL_PATH}").parse()?,
                 frame: Bytes::from(frame),
             }
         }
@@ -169,7 +169,8 @@ enum Target {
     },
     Grpc {
         addr: SocketAddr,
-        host: String,
+        /// Parsed once: cloning a `Uri` shares its bytes.
+        uri: http::Uri,
         frame: Bytes,
     },
     Thrift {
@@ -206,7 +207,7 @@ enum Caller {
     },
     Grpc {
         conn: h2::client::SendRequest<Bytes>,
-        host: String,
+        uri: http::Uri,
         frame: Bytes,
     },
     Thrift {
@@ -244,7 +245,7 @@ impl Caller {
                     body: body.clone(),
                 })
             }
-            Target::Grpc { addr, host, frame } => {
+            Target::Grpc { addr, uri, frame } => {
                 let (conn, connection) = connect_h2(*addr).await?;
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
@@ -253,7 +254,7 @@ impl Caller {
                 });
                 Ok(Caller::Grpc {
                     conn,
-                    host: host.clone(),
+                    uri: uri.clone(),
                     frame: frame.clone(),
                 })
             }
@@ -296,9 +297,9 @@ impl Caller {
                 let body = response.into_body().collect().await?.to_bytes();
                 Ok(ok && contains(&body, br#""status":"success""#))
             }
-            Caller::Grpc { conn, host, frame } => {
+            Caller::Grpc { conn, uri, frame } => {
                 let mut sender = conn.clone().ready().await?;
-                let request = http::Request::post(format!("http://{host}{GRPC_CALL_PATH}"))
+                let request = http::Request::post(uri.clone())
                     .header(http::header::CONTENT_TYPE, "application/grpc")
                     .header(http::header::TE, "trailers")
                     .body(())?;
@@ -385,14 +386,14 @@ async fn grpc_connection(
     measure_from: Instant,
     end: Instant,
 ) -> anyhow::Result<WorkerStats> {
-    let Target::Grpc { addr, host, frame } = target else {
+    let Target::Grpc { addr, uri, frame } = target else {
         bail!("not a gRPC target");
     };
     let (conn, connection) = connect_h2(addr).await?;
     let workers = futures::future::try_join_all((0..calls).map(|_| {
         let caller = Caller::Grpc {
             conn: conn.clone(),
-            host: host.clone(),
+            uri: uri.clone(),
             frame: frame.clone(),
         };
         worker(caller, None, measure_from, end)

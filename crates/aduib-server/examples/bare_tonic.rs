@@ -10,6 +10,10 @@ use futures::stream::BoxStream;
 use prost_types::value::Kind;
 use tonic::{Request, Response, Status, Streaming};
 
+// The allocator the `aduib` binary uses, so the comparison is of the stacks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug)]
 struct Bare;
 
