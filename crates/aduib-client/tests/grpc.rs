@@ -165,6 +165,40 @@ async fn calls_on_one_connection_run_concurrently_and_shutdown_lets_them_finish(
     );
 }
 
+#[tokio::test]
+async fn a_panicking_function_fails_its_call_only() {
+    let mut registry = aduib_server::HandlerRegistry::new();
+    aduib_server::demo::register_cacul_service(&mut registry);
+    registry.unary("CaculService.boom", |_: aduib_server::Args| async {
+        panic!("boom")
+    });
+    let any = "127.0.0.1:0".parse().unwrap();
+    let server = aduib_server::Server::new(registry, aduib_server::ServerConfig::default())
+        .start(&[(aduib_server::Transport::Grpc, any)])
+        .await
+        .unwrap();
+    let target = server
+        .addr(aduib_server::Transport::Grpc)
+        .unwrap()
+        .to_string();
+    let client = aduib(&target, None);
+    let (boom, add) = futures::future::join(
+        client.call(&request("boom", json!({}))),
+        client.call(&request("add", json!({"x": 1, "y": 2}))),
+    )
+    .await;
+    let error = boom.unwrap().error.unwrap();
+    assert_eq!(error.code, 5000);
+    assert!(error.message.contains("boom"), "{}", error.message);
+    assert_eq!(add.unwrap().result, Some(json!(3)));
+    let again = client.call(&request("add", json!({"x": 2, "y": 2}))).await;
+    assert_eq!(
+        again.unwrap().result,
+        Some(json!(4)),
+        "the connection survived"
+    );
+}
+
 fn rich_json() -> Value {
     json!({
         "name": "n", "big": "9223372036854775807", "ubig": "18446744073709551615",

@@ -238,6 +238,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_panicking_function_answers_internal_error() {
+        let mut registry = HandlerRegistry::new();
+        registry
+            .unary("Boom.sync", |_: Args| -> std::future::Ready<_> {
+                panic!("at once")
+            })
+            .unary("Boom.later", |_: Args| async { panic!("{}", "later") })
+            .server_stream("Boom.stream", |_: Args| {
+                Ok(stream::iter([Ok(json!(1)), Ok(json!(2))]).map(|item| {
+                    assert_ne!(item, Ok(json!(2)), "mid-stream");
+                    item
+                }))
+            });
+        let d = Dispatcher::new(registry);
+        for (method, reason) in [("Boom.sync", "at once"), ("Boom.later", "later")] {
+            let resp = d
+                .call(request(&format!("rpc.v2/Boom/{method}"), json!({})))
+                .await;
+            let error = resp.error.unwrap();
+            assert_eq!(error.code, 5000);
+            assert!(error.message.contains(reason), "{}", error.message);
+        }
+        let items: Vec<_> = d
+            .stream(request("rpc.v2/Boom/Boom.stream", json!({})))
+            .collect()
+            .await;
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].result, Some(json!(1)));
+        let error = items[1].error.as_ref().unwrap();
+        assert_eq!(error.code, 5000);
+        assert!(error.message.contains("mid-stream"), "{}", error.message);
+    }
+
+    #[tokio::test]
     async fn routes_canonical_and_legacy_names() {
         let d = dispatcher();
         for method in [

@@ -1,12 +1,15 @@
 //! The handler registry: every frontend dispatches into this one table.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
-use aduib_core::RpcError;
-use futures::future::BoxFuture;
+use aduib_core::{ErrorCode, RpcError};
+use futures::FutureExt;
+use futures::future::{self, BoxFuture};
 use futures::stream::{BoxStream, Stream, StreamExt};
 use serde_json::Value;
 
@@ -40,6 +43,20 @@ impl fmt::Debug for Handler {
     }
 }
 
+/// The error a call gets when its function panicked.
+fn panicked(key: &str, payload: Box<dyn Any + Send>) -> RpcError {
+    let reason = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    tracing::error!(function = key, reason, "a function panicked");
+    RpcError::new(
+        ErrorCode::InternalError,
+        format!("function `{key}` panicked: {reason}"),
+    )
+}
+
 /// Functions keyed by `Handler.method`, the part of a method name after the
 /// service segment (`rpc.v2/<service>/<Handler>.<method>`).
 #[derive(Debug, Clone, Default)]
@@ -52,14 +69,29 @@ impl HandlerRegistry {
         HandlerRegistry::default()
     }
 
-    /// Registers a unary function under `key` (`"CaculService.add"`).
+    /// Registers a unary function under `key` (`"CaculService.add"`). A
+    /// panic in the function answers the call with `INTERNAL_ERROR`; it
+    /// never takes the connection, or other calls on it, down.
     pub fn unary<F, Fut>(&mut self, key: impl Into<String>, f: F) -> &mut Self
     where
         F: Fn(Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Value, RpcError>> + Send + 'static,
     {
-        let f = Arc::new(move |args: Args| -> BoxFuture<'static, _> { Box::pin(f(args)) });
-        self.handlers.insert(key.into(), Handler::Unary(f));
+        let key = key.into();
+        let name = key.clone();
+        let f =
+            Arc::new(move |args: Args| -> BoxFuture<'static, _> {
+                match panic::catch_unwind(AssertUnwindSafe(|| f(args))) {
+                    Ok(call) => {
+                        let name = name.clone();
+                        Box::pin(AssertUnwindSafe(call).catch_unwind().map(move |outcome| {
+                            outcome.unwrap_or_else(|p| Err(panicked(&name, p)))
+                        }))
+                    }
+                    Err(payload) => Box::pin(future::ready(Err(panicked(&name, payload)))),
+                }
+            });
+        self.handlers.insert(key, Handler::Unary(f));
         self
     }
 
@@ -70,8 +102,19 @@ impl HandlerRegistry {
         F: Fn(Args) -> Result<S, RpcError> + Send + Sync + 'static,
         S: Stream<Item = Result<Value, RpcError>> + Send + 'static,
     {
-        let f = Arc::new(move |args: Args| f(args).map(StreamExt::boxed));
-        self.handlers.insert(key.into(), Handler::ServerStream(f));
+        let key = key.into();
+        let name = key.clone();
+        let f = Arc::new(move |args: Args| {
+            let items = panic::catch_unwind(AssertUnwindSafe(|| f(args)))
+                .unwrap_or_else(|payload| Err(panicked(&name, payload)))?;
+            let name = name.clone();
+            // A panic mid-stream becomes the stream's last, error, item.
+            Ok(AssertUnwindSafe(items)
+                .catch_unwind()
+                .map(move |item| item.unwrap_or_else(|p| Err(panicked(&name, p))))
+                .boxed())
+        });
+        self.handlers.insert(key, Handler::ServerStream(f));
         self
     }
 
