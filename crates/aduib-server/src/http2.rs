@@ -20,7 +20,10 @@ use std::pin::{Pin, pin};
 use std::task::Poll;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
 use axum::Router;
+use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
@@ -40,6 +43,14 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     fn execute(&self, stream: F) {
+        // A panic in one stream (tonic, a codec, a service) resets that
+        // stream only, as it would in a task of its own; it must not unwind
+        // through the connection's task and end every call on it.
+        let stream = AssertUnwindSafe(stream).catch_unwind().map(|outcome| {
+            if outcome.is_err() {
+                tracing::error!("an HTTP/2 stream panicked; it was reset");
+            }
+        });
         if let Err(mpsc::error::SendError(stream)) = self.0.send(Box::pin(stream)) {
             // The connection's task is gone; nothing would poll the stream
             // there, so it runs on its own (hyper's default behaviour).
@@ -78,7 +89,13 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, stopped: watch:
                 }
             },
             () = &mut stop => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(ended) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(error) = ended
+                    && error.is_panic()
+                {
+                    tracing::error!(%error, "an HTTP/2 connection task panicked");
+                }
+            }
         }
     }
     drop(listener);
@@ -98,6 +115,8 @@ fn is_per_connection(error: &io::Error) -> bool {
 /// polled together.
 async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Receiver<bool>) {
     let (queue, mut started) = mpsc::unbounded_channel();
+    // No keep-alive pings or adaptive window here: enabling either needs
+    // `.timer(hyper_util::rt::TokioTimer::new())` too, or hyper panics.
     let mut connection = pin!(
         hyper::server::conn::http2::Builder::new(StreamQueue(queue))
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
@@ -127,5 +146,38 @@ async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Re
     .await;
     if let Err(error) = result {
         tracing::debug!(%error, "HTTP/2 connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn panics() -> &'static str {
+        panic!("in a service")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_stream_is_reset_alone_and_the_connection_serves_on() {
+        let router = Router::new()
+            .route("/ok", axum::routing::post(|| async { "ok" }))
+            .route("/panic", axum::routing::post(panics));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve(listener, router, stopped));
+        let client = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        let post = |path: &str| client.post(format!("http://{addr}{path}")).send();
+        let (panicked, ok) = tokio::join!(post("/panic"), post("/ok"));
+        assert!(panicked.is_err(), "the panicking stream is reset");
+        assert_eq!(ok.unwrap().text().await.unwrap(), "ok");
+        let again = post("/ok").await.unwrap();
+        assert_eq!(again.version(), http::Version::HTTP_2);
+        assert_eq!(again.text().await.unwrap(), "ok");
+        stop.send(true).unwrap();
+        server.await.unwrap();
     }
 }
