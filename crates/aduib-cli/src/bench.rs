@@ -99,6 +99,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     if !probe.call().await? {
         bail!("the probe call did not succeed; check --url, --method and --data");
     }
+    drop(probe);
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup_s);
     let end = measure_from + Duration::from_secs_f64(args.duration_s);
@@ -340,7 +341,9 @@ impl Caller {
 }
 
 /// One call after another on `caller` until `end`. A failed call counts once;
-/// with a `target`, the caller then reconnects.
+/// with a `target`, the caller then reconnects; without one (a shared gRPC
+/// connection) the worker yields, so that the task polling the connection
+/// sees it end instead of this loop spinning on a dead sender.
 async fn worker(
     mut caller: Caller,
     target: Option<&Target>,
@@ -357,8 +360,9 @@ async fn worker(
             Ok(ok) => ok,
             Err(error) => {
                 tracing::debug!(%error, "bench call failed");
-                if let Some(target) = target {
-                    caller = Caller::connect(target).await?;
+                match target {
+                    Some(target) => caller = Caller::connect(target).await?,
+                    None => tokio::task::yield_now().await,
                 }
                 false
             }

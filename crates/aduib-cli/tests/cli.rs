@@ -496,3 +496,60 @@ fn grpc_commands_follow_the_contract() {
     sigterm(&child);
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn bench_reports_and_fails_clearly() {
+    for transport in ["jsonrpc", "grpc"] {
+        let (mut server, url) = serve_one(transport);
+        let bench = |duration: &str| {
+            Command::new(BIN)
+                .args(["bench", "--transport", transport, "--url", &url])
+                .args([
+                    "--concurrency",
+                    "4",
+                    "--warmup-s",
+                    "0",
+                    "--duration-s",
+                    duration,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let out = bench("0.3").wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{transport}: {out:?}");
+        let report = &lines(&out)[0];
+        assert_eq!(report["transport"], transport);
+        assert_eq!(report["errors"], 0, "{report}");
+        assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+
+        // The server dies mid-run: a prompt exit 2 with the cause, not a
+        // run of errors until the end.
+        let running = bench("20");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let killed = std::time::Instant::now();
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let out = running.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{transport}: {out:?}");
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(10),
+            "{transport}: {:?}",
+            killed.elapsed()
+        );
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.starts_with("aduib: "), "{transport}: {stderr}");
+    }
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let out = aduib(&["bench", "--transport", "grpc", "--url", &addr]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("cannot connect"),
+    );
+}

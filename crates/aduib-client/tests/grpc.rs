@@ -134,7 +134,6 @@ async fn aduib_over_grpc_honours_the_deadline_and_reports_refusals() {
     assert!(matches!(err, ClientError::Connect { .. }), "{err}");
 }
 
-/// A message of the rich demo with every shape filled.
 #[tokio::test]
 async fn calls_on_one_connection_run_concurrently_and_shutdown_lets_them_finish() {
     let (server, target) = server().await;
@@ -142,13 +141,18 @@ async fn calls_on_one_connection_run_concurrently_and_shutdown_lets_them_finish(
     // One client, one HTTP/2 connection: the server polls its streams on the
     // connection's task, and they must still overlap.
     let client = aduib(&target, None);
+    // Connected before the clock starts: the client connects lazily.
+    client
+        .call(&request("add", json!({"x": 0, "y": 0})))
+        .await
+        .unwrap();
     let (first, second) = (
-        request("slow", json!({"x": 1, "delay_ms": 400})),
-        request("slow", json!({"x": 2, "delay_ms": 400})),
+        request("slow", json!({"x": 1, "delay_ms": 800})),
+        request("slow", json!({"x": 2, "delay_ms": 800})),
     );
     let started = std::time::Instant::now();
     let calls = futures::future::join3(client.call(&first), client.call(&second), async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         server.shutdown(Duration::from_secs(5)).await;
     });
     let (one, two, ()) = calls.await;
@@ -156,7 +160,7 @@ async fn calls_on_one_connection_run_concurrently_and_shutdown_lets_them_finish(
     assert_eq!(two.unwrap().result, Some(json!({"doubled": 4})));
     let elapsed = started.elapsed();
     assert!(
-        elapsed < Duration::from_millis(750),
+        elapsed < Duration::from_millis(1500),
         "ran one after the other: {elapsed:?}"
     );
     assert!(
@@ -199,6 +203,7 @@ async fn a_panicking_function_fails_its_call_only() {
     );
 }
 
+/// A message of the rich demo with every shape filled.
 fn rich_json() -> Value {
     json!({
         "name": "n", "big": "9223372036854775807", "ubig": "18446744073709551615",
