@@ -15,12 +15,9 @@
 //! `spawn_blocking`.
 
 use std::future::{Future, poll_fn};
-use std::io;
+use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::task::Poll;
-use std::time::Duration;
-
-use std::panic::AssertUnwindSafe;
 
 use axum::Router;
 use futures::FutureExt;
@@ -29,7 +26,8 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+
+use crate::server::{accept_until_stopped, stop_requested};
 
 type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -62,53 +60,10 @@ where
 /// Accepts HTTP/2 (prior knowledge) connections until `stopped` turns true,
 /// then lets every connection finish its in-flight calls.
 pub(crate) async fn serve(listener: TcpListener, router: Router, stopped: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    let mut stop = stopped.clone();
-    let mut stop = pin!(async move {
-        // Either a stop request or the handle being dropped ends it.
-        let _ = stop.wait_for(|stop| *stop).await;
-    });
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => {
-                    // Small RPC messages must not wait for Nagle's algorithm.
-                    if let Err(error) = tcp.set_nodelay(true) {
-                        tracing::debug!(%error, "cannot set TCP_NODELAY");
-                    }
-                    connections.spawn(serve_connection(tcp, router.clone(), stopped.clone()));
-                }
-                Err(error) if is_per_connection(&error) => {
-                    tracing::debug!(%error, "accept failed for one connection");
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: wait for some to
-                    // be released instead of spinning.
-                    tracing::error!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            () = &mut stop => break,
-            Some(ended) = connections.join_next(), if !connections.is_empty() => {
-                if let Err(error) = ended
-                    && error.is_panic()
-                {
-                    tracing::error!(%error, "an HTTP/2 connection task panicked");
-                }
-            }
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
-}
-
-fn is_per_connection(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
+    accept_until_stopped(listener, stopped, |tcp, _, stopped| {
+        serve_connection(tcp, router.clone(), stopped)
+    })
+    .await;
 }
 
 /// One connection: hyper's HTTP/2 state machine and the streams it starts,
@@ -122,7 +77,7 @@ async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Re
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
     );
     let mut streams = FuturesUnordered::new();
-    let mut stop = pin!(stopped.wait_for(|stop| *stop));
+    let mut stop = pin!(stop_requested(&mut stopped));
     let mut stopping = false;
     let result = poll_fn(|cx| {
         if !stopping && stop.as_mut().poll(cx).is_ready() {

@@ -1,6 +1,7 @@
 //! Binding the frontends to sockets, and stopping them gracefully.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::serve::ListenerExt;
 use thiserror::Error;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -179,10 +180,7 @@ impl Server {
                 }
             };
             tasks.spawn(async move {
-                let shutdown = async move {
-                    // Either a stop request or the handle being dropped ends it.
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                };
+                let shutdown = async move { stop_requested(&mut stopped).await };
                 // Small RPC messages must not wait for Nagle's algorithm.
                 let listener = listener.tap_io(|tcp| {
                     if let Err(error) = tcp.set_nodelay(true) {
@@ -244,4 +242,67 @@ impl RunningServer {
             self.tasks.abort_all();
         }
     }
+}
+
+/// Resolves once a stop is requested, or once the server's handle is gone.
+pub(crate) async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The accept loop the non-axum frontends share: each connection gets
+/// `TCP_NODELAY` and a task of its own running `serve`; once a stop is
+/// requested, no more are accepted and the open ones are waited for (each
+/// `serve` watches `stopped` itself to wind down).
+pub(crate) async fn accept_until_stopped<F, Fut>(
+    listener: TcpListener,
+    stopped: watch::Receiver<bool>,
+    serve: F,
+) where
+    F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    let mut stop = stopped.clone();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    // Small RPC messages must not wait for Nagle's algorithm.
+                    if let Err(error) = tcp.set_nodelay(true) {
+                        tracing::debug!(%error, "cannot set TCP_NODELAY");
+                    }
+                    connections.spawn(serve(tcp, peer, stopped.clone()));
+                }
+                Err(error) if is_per_connection(&error) => {
+                    tracing::debug!(%error, "accept failed for one connection");
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: wait for some to
+                    // be released instead of spinning.
+                    tracing::error!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = stop_requested(&mut stop) => break,
+        }
+        // Reap finished connections as we go.
+        while let Some(ended) = connections.try_join_next() {
+            if let Err(error) = ended
+                && error.is_panic()
+            {
+                tracing::error!(%error, "a connection task panicked");
+            }
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+fn is_per_connection(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }

@@ -23,9 +23,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use crate::dispatch::{Dispatcher, fold_client_stream};
+use crate::server::{accept_until_stopped, stop_requested};
 
 /// Largest message accepted.
 pub const MAX_MESSAGE_BYTES: usize = aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES;
@@ -61,29 +61,15 @@ pub async fn serve(
             return;
         }
     };
-    let mut connections = JoinSet::new();
-    let mut stop = stopped.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    let dispatcher = dispatcher.clone();
-                    let stopped = stopped.clone();
-                    connections.spawn(async move {
-                        if let Err(error) = connection(stream, schema, dispatcher, stopped).await {
-                            tracing::debug!(%peer, %error, "thrift connection closed");
-                        }
-                    });
-                }
-                Err(error) => tracing::warn!(%error, "thrift accept failed"),
-            },
-            _ = stop.wait_for(|s| *s) => break,
+    accept_until_stopped(listener, stopped, |stream, peer, stopped| {
+        let dispatcher = dispatcher.clone();
+        async move {
+            if let Err(error) = connection(stream, schema, dispatcher, stopped).await {
+                tracing::debug!(%peer, %error, "thrift connection closed");
+            }
         }
-        // Reap finished connections as we go.
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
+    })
+    .await;
 }
 
 /// Framing and protocol from the first byte: 0x80 (strict binary) or 0x82
@@ -120,7 +106,7 @@ async fn connection(
     let (framing, protocol) = tokio::select! {
         detected = detect(&stream) => detected?,
         // A connection that never speaks must not hold up a stop.
-        _ = stopped.wait_for(|s| *s) => return Ok(()),
+        () = stop_requested(&mut stopped) => return Ok(()),
     };
     let (read, mut write) = stream.into_split();
     let mut messages = MessageReader::new(read, protocol, framing, MAX_MESSAGE_BYTES);
@@ -128,7 +114,7 @@ async fn connection(
         let message = tokio::select! {
             message = messages.next_message() => message?,
             // Between calls a stop closes the connection.
-            _ = stopped.wait_for(|s| *s) => return Ok(()),
+            () = stop_requested(&mut stopped) => return Ok(()),
         };
         let protocol = protocol_of(&message);
         if let Some(reply) = handle(schema, &dispatcher, protocol, &message).await? {
