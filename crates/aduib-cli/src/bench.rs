@@ -105,15 +105,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
     let end = measure_from + Duration::from_secs_f64(args.duration_s);
     let mut workers = tokio::task::JoinSet::new();
     match &target {
-        Target::Grpc { .. } => {
+        Target::Grpc { addr, uri, frame } => {
             // HTTP/2 multiplexes: workers share a few connections, as real
             // gRPC clients do, instead of one connection each.
             let connections = args.connections.clamp(1, args.concurrency);
             for first in 0..connections {
                 let calls = (first..args.concurrency).step_by(connections).count();
-                let target = target.clone();
-                workers
-                    .spawn(async move { grpc_connection(target, calls, measure_from, end).await });
+                let (addr, uri, frame) = (*addr, uri.clone(), frame.clone());
+                workers.spawn(async move {
+                    grpc_connection(addr, uri, frame, calls, measure_from, end).await
+                });
             }
         }
         Target::Http { .. } | Target::Thrift { .. } => {
@@ -126,13 +127,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let mut latencies_us = Vec::new();
-    let mut errors = 0;
+    let mut total = WorkerStats::default();
     while let Some(result) = workers.join_next().await {
-        let stats = result.context("a bench worker panicked")??;
-        latencies_us.extend(stats.latencies_us);
-        errors += stats.errors;
+        total.absorb(result.context("a bench worker panicked")??);
     }
+    let WorkerStats {
+        mut latencies_us,
+        errors,
+    } = total;
     latencies_us.sort_unstable();
     let requests = latencies_us.len();
     let report = Report {
@@ -196,6 +198,13 @@ impl Target {
 struct WorkerStats {
     latencies_us: Vec<u32>,
     errors: usize,
+}
+
+impl WorkerStats {
+    fn absorb(&mut self, other: WorkerStats) {
+        self.latencies_us.extend(other.latencies_us);
+        self.errors += other.errors;
+    }
 }
 
 /// One connection with one call in flight.
@@ -385,14 +394,13 @@ async fn worker(
 /// writes, without a cross-task wake-up per request, so the generator takes
 /// less CPU from the server it measures.
 async fn grpc_connection(
-    target: Target,
+    addr: SocketAddr,
+    uri: http::Uri,
+    frame: Bytes,
     calls: usize,
     measure_from: Instant,
     end: Instant,
 ) -> anyhow::Result<WorkerStats> {
-    let Target::Grpc { addr, uri, frame } = target else {
-        bail!("not a gRPC target");
-    };
     let (conn, connection) = connect_h2(addr).await?;
     let workers = futures::future::try_join_all((0..calls).map(|_| {
         let caller = Caller::Grpc {
@@ -406,8 +414,7 @@ async fn grpc_connection(
         stats = workers => {
             let mut total = WorkerStats::default();
             for stats in stats? {
-                total.latencies_us.extend(stats.latencies_us);
-                total.errors += stats.errors;
+                total.absorb(stats);
             }
             Ok(total)
         }

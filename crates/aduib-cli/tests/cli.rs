@@ -90,8 +90,13 @@ fn lines(output: &Output) -> Vec<Value> {
 }
 
 fn call(transport: &str, url: &str, method: &str, data: &str) -> Output {
+    rpc("call", transport, url, method, data)
+}
+
+/// `aduib call` or `aduib stream` with the usual four flags.
+fn rpc(command: &str, transport: &str, url: &str, method: &str, data: &str) -> Output {
     aduib(&[
-        "call",
+        command,
         "--transport",
         transport,
         "--url",
@@ -224,17 +229,13 @@ fn stream_prints_ndjson_as_items_arrive() {
         } else {
             "rest"
         };
-        let out = aduib(&[
+        let out = rpc(
             "stream",
-            "--transport",
             transport,
-            "--url",
             url,
-            "--method",
             "CaculService.countdown",
-            "--data",
             r#"{"start": 2}"#,
-        ]);
+        );
         assert_eq!(out.status.code(), Some(0));
         let items: Vec<Value> = lines(&out)
             .into_iter()
@@ -242,17 +243,13 @@ fn stream_prints_ndjson_as_items_arrive() {
             .collect();
         assert_eq!(items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
 
-        let bad = aduib(&[
+        let bad = rpc(
             "stream",
-            "--transport",
             transport,
-            "--url",
             url,
-            "--method",
             "CaculService.countdown",
-            "--data",
             r#"{"start": "x"}"#,
-        ]);
+        );
         assert_eq!(bad.status.code(), Some(1));
         assert_eq!(lines(&bad)[0]["error"]["code"], 2001);
     }
@@ -404,17 +401,7 @@ fn thrift_commands_follow_the_contract() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8(bad.stderr).unwrap().contains("args.a"));
-    let via_aduib = aduib(&[
-        "call",
-        "--transport",
-        "thrift",
-        "--url",
-        &addr,
-        "--method",
-        "CaculService.add",
-        "--data",
-        r#"{"x": 2, "y": 3}"#,
-    ]);
+    let via_aduib = call("thrift", &addr, "CaculService.add", r#"{"x": 2, "y": 3}"#);
     assert_eq!(lines(&via_aduib)[0]["result"], 5);
     sigterm(&child);
     assert!(child.wait().unwrap().success());
