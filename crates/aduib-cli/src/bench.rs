@@ -279,7 +279,7 @@ impl Caller {
                         read,
                         aduib_thrift::Protocol::Binary,
                         aduib_thrift::Framing::Buffered,
-                        aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
+                        aduib_thrift::ReadLimits::default(),
                     ),
                     writer,
                     message: message.clone(),

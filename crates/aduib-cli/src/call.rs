@@ -110,6 +110,7 @@ fn client(
         url: url.to_owned(),
         headers: parse_headers(headers)?,
         timeout: timeout_ms.map(Duration::from_millis),
+        limits: aduib_core::Limits::default(),
     })?)
 }
 

@@ -64,9 +64,104 @@ pub struct ServeArgs {
     /// Serve Thrift on ADDR (e.g. 127.0.0.1:17104).
     #[arg(long, value_name = "ADDR")]
     pub thrift: Option<SocketAddr>,
-    /// Largest request body accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = aduib_server::DEFAULT_BODY_LIMIT)]
-    pub body_limit: usize,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub access: AccessArgs,
+}
+
+/// What one client may make the server spend (defaults in the README).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest HTTP body or Thrift message, in bytes [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub body_limit: Option<usize>,
+    /// Largest gRPC message, in bytes [default: 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_grpc_message: Option<usize>,
+    /// Deepest JSON or Thrift nesting [default: 64].
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// Most JSON values or Thrift container elements in one message [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub max_elements: Option<usize>,
+    /// Longest JSON-RPC batch [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_batch: Option<usize>,
+    /// Calls of one JSON-RPC batch run at once [default: 16].
+    #[arg(long, value_name = "N")]
+    pub batch_concurrency: Option<usize>,
+    /// Most messages of one client stream or bidi call [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub max_stream_items: Option<usize>,
+    /// Open connections per listener [default: from the file-descriptor limit].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Time to receive a request head [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub header_timeout_ms: Option<u64>,
+    /// Time to receive a request body or the rest of a Thrift message [default: 30000].
+    #[arg(long, value_name = "MS")]
+    pub body_timeout_ms: Option<u64>,
+    /// Close connections idle this long [default: 60000].
+    #[arg(long, value_name = "MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// HTTP/2 keep-alive ping interval [default: 30000].
+    #[arg(long, value_name = "MS")]
+    pub keepalive_ms: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The defaults, with what was given on the command line.
+    pub fn limits(&self) -> aduib_core::Limits {
+        let mut limits = aduib_core::Limits::default();
+        let ms = std::time::Duration::from_millis;
+        let set = |target: &mut usize, given: Option<usize>| {
+            if let Some(value) = given {
+                *target = value;
+            }
+        };
+        set(&mut limits.max_body_bytes, self.body_limit);
+        set(&mut limits.max_grpc_message_bytes, self.max_grpc_message);
+        set(&mut limits.max_depth, self.max_depth);
+        set(&mut limits.max_elements, self.max_elements);
+        set(&mut limits.max_batch, self.max_batch);
+        set(&mut limits.batch_concurrency, self.batch_concurrency);
+        set(&mut limits.max_stream_items, self.max_stream_items);
+        limits.max_connections = self.max_connections.or(limits.max_connections);
+        if let Some(t) = self.header_timeout_ms {
+            limits.header_timeout = ms(t);
+        }
+        if let Some(t) = self.body_timeout_ms {
+            limits.body_timeout = ms(t);
+        }
+        if let Some(t) = self.idle_timeout_ms {
+            limits.idle_timeout = ms(t);
+        }
+        if let Some(t) = self.keepalive_ms {
+            limits.keepalive_interval = ms(t);
+        }
+        limits
+    }
+}
+
+/// Who may call the server.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Access")]
+pub struct AccessArgs {
+    /// Also accept requests whose Host header names HOST (loopback names and
+    /// addresses are always accepted). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+    /// Accept browser requests from ORIGIN (e.g. http://localhost:5173). Repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Require the token held by environment variable NAME on every call
+    /// (HTTP `Authorization: Bearer`, gRPC `authorization` metadata, the
+    /// envelope's `metadata.auth` on Thrift).
+    #[arg(long, value_name = "NAME")]
+    pub auth_token_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

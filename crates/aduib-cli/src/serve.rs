@@ -42,7 +42,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let server = Server::new(
         workspace::registry(&workspace),
         ServerConfig {
-            body_limit: args.body_limit,
+            limits: args.limits.limits(),
             rich_demo: workspace::hosts_rich_demo(&workspace),
             ..ServerConfig::default()
         },

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcId, JsonRpcRequest, JsonRpcResponse};
-use aduib_core::{AduibRequest, AduibResponse, rest};
+use aduib_core::{AduibRequest, AduibResponse, Limits, rest};
 use futures::stream::{self, BoxStream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -39,6 +39,8 @@ pub struct ClientConfig {
     pub headers: Vec<(String, String)>,
     /// Deadline for a whole exchange, streams included.
     pub timeout: Option<Duration>,
+    /// The most a server's replies may make the client hold.
+    pub limits: Limits,
 }
 
 /// A client for one Aduib server. Connections are pooled (HTTP) or

@@ -103,7 +103,7 @@ pub async fn call(
             read,
             options.protocol,
             options.framing,
-            aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
+            aduib_thrift::ReadLimits::default(),
         );
         match reader.next_message().await {
             Ok(reply) => Ok(Some(reply)),
@@ -136,7 +136,7 @@ pub async fn call(
         options.protocol,
         &reply,
         function,
-        aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
+        aduib_thrift::ReadLimits::default(),
     )
     .map_err(|e| ThriftCallError::BadReply {
         target: options.target.clone(),

@@ -26,6 +26,7 @@
 //!     url: "http://127.0.0.1:17101".into(),
 //!     headers: vec![],
 //!     timeout: Some(std::time::Duration::from_secs(10)),
+//!     limits: aduib_core::Limits::default(),
 //! })?;
 //! let data = json!({"x": 1, "y": 2}).as_object().cloned().unwrap_or_default();
 //! let request = AduibRequest::new("1", "rpc.v2/CaculService/CaculService.add", data);

@@ -1,12 +1,17 @@
 //! Aduib v2 over Thrift: strict binary, buffered, multiplexed names, as the
 //! peer's client. One connection is kept and reused; calls on it take turns.
+//!
+//! A connection goes back in the slot only after a whole exchange: a call
+//! that timed out or was cancelled drops its connection, so its late reply
+//! can never be read as the answer to the next call. Replies must carry the
+//! call's sequence id and name too.
 
 use std::time::Duration;
 
 use aduib_core::{AduibRequest, AduibResponse, RpcError};
 use aduib_thrift::aduib::{health_from_thrift, request_to_thrift, response_from_thrift, schema};
 use aduib_thrift::message::{decode_reply, encode_call};
-use aduib_thrift::{Framing, MessageReader, Outcome, Protocol, write_message};
+use aduib_thrift::{Framing, MessageReader, Outcome, Protocol, ReadLimits, write_message};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -24,6 +29,7 @@ type Connection = (MessageReader<OwnedReadHalf>, OwnedWriteHalf);
 pub(crate) struct ThriftAduib {
     target: String,
     timeout: Option<Duration>,
+    limits: ReadLimits,
     connection: Mutex<Option<Connection>>,
     seq: std::sync::atomic::AtomicI32,
 }
@@ -38,6 +44,7 @@ impl ThriftAduib {
         Ok(ThriftAduib {
             target,
             timeout: config.timeout,
+            limits: ReadLimits::from(&config.limits),
             connection: Mutex::new(None),
             seq: std::sync::atomic::AtomicI32::new(0),
         })
@@ -164,44 +171,33 @@ impl ThriftAduib {
         let deadline = Deadline::after(self.timeout);
         let exchange = async {
             let mut slot = self.connection.lock().await;
-            if slot.is_none() {
-                let stream =
-                    TcpStream::connect(&self.target)
-                        .await
-                        .map_err(|e| ClientError::Connect {
+            // Out of the slot until the exchange is whole (see the module doc).
+            let connection = match slot.take() {
+                Some(connection) => connection,
+                None => {
+                    let stream = TcpStream::connect(&self.target).await.map_err(|e| {
+                        ClientError::Connect {
                             url: self.target.clone(),
                             reason: e.to_string(),
-                        })?;
-                let _ = stream.set_nodelay(true);
-                let (read, write) = stream.into_split();
-                *slot = Some((
-                    MessageReader::new(
-                        read,
-                        Protocol::Binary,
-                        Framing::Buffered,
-                        aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
-                    ),
-                    write,
-                ));
-            }
-            let Some((reader, writer)) = slot.as_mut() else {
-                return Err(ClientError::Setup("no connection".into()));
+                        }
+                    })?;
+                    let _ = stream.set_nodelay(true);
+                    let (read, write) = stream.into_split();
+                    let reader =
+                        MessageReader::new(read, Protocol::Binary, Framing::Buffered, self.limits);
+                    (reader, write)
+                }
             };
-            let result = async {
-                write_message(writer, Framing::Buffered, &bytes)
-                    .await
-                    .map_err(|e| self.transport_error(e.to_string()))?;
-                reader
-                    .next_message()
-                    .await
-                    .map_err(|e| self.transport_error(e.to_string()))
-            }
-            .await;
-            if result.is_err() {
-                // A broken connection is not reused.
-                *slot = None;
-            }
-            result
+            let (mut reader, mut writer) = connection;
+            write_message(&mut writer, Framing::Buffered, &bytes)
+                .await
+                .map_err(|e| self.transport_error(e.to_string()))?;
+            let reply = reader
+                .next_message()
+                .await
+                .map_err(|e| self.transport_error(e.to_string()))?;
+            *slot = Some((reader, writer));
+            Ok(reply)
         };
         let reply = deadline
             .run(exchange)
@@ -210,17 +206,27 @@ impl ThriftAduib {
                 url: self.target.clone(),
                 after: self.timeout.unwrap_or_default(),
             })??;
-        let (_, outcome) = decode_reply(
-            schema,
-            Protocol::Binary,
-            &reply,
-            function,
-            aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES,
-        )
-        .map_err(|e| ClientError::BadReply {
+        let bad_reply = |reason: String| ClientError::BadReply {
             url: self.target.clone(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let (header, outcome) =
+            decode_reply(schema, Protocol::Binary, &reply, function, self.limits)
+                .map_err(|e| bad_reply(e.to_string()))?;
+        // A server may answer with the bare or the multiplexed name.
+        let name_matches = header.name == method
+            || header
+                .name
+                .strip_prefix(service)
+                .and_then(|n| n.strip_prefix(':'))
+                == Some(method);
+        if header.seq != seq || !name_matches {
+            *self.connection.lock().await = None;
+            return Err(bad_reply(format!(
+                "the reply is to call {} `{}`, not to this call {seq} `{method}`",
+                header.seq, header.name
+            )));
+        }
         Ok(match outcome {
             Outcome::Success(value) => Ok(value),
             Outcome::Declared { value, .. } => Err(RpcError::internal(value.to_string())),

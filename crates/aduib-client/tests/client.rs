@@ -52,6 +52,7 @@ fn client(transport: Transport, url: String, timeout: Option<Duration>) -> Aduib
         url,
         headers: vec![("x-tenant-id".into(), "t1".into())],
         timeout,
+        limits: aduib_core::Limits::default(),
     })
     .unwrap()
 }
@@ -313,4 +314,60 @@ async fn a_reply_that_is_not_aduib_is_a_bad_reply() {
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::BadReply { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_thrift_call_that_timed_out_does_not_answer_the_next_one() {
+    let server = demo_server(ServerConfig::default()).await;
+    // One long-lived client, as the app holds: the first call times out
+    // while its reply is still coming.
+    let client = client_for(&server, Transport::Thrift, Some(Duration::from_millis(200)));
+    let slow = client
+        .call(&request("slow", json!({"x": 1, "delay_ms": 400})))
+        .await;
+    assert!(matches!(slow, Err(ClientError::Timeout { .. })), "{slow:?}");
+    // Let the late reply arrive, then call again on the same client.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for (x, y) in [(2, 3), (10, 20)] {
+        let response = client
+            .call(&request("add", json!({"x": x, "y": y})))
+            .await
+            .unwrap();
+        assert_eq!(response.result, Some(json!(x + y)), "{response:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_thrift_reply_to_another_call_is_refused() {
+    // A server that answers every call with a reply carrying sequence id 77.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 4096];
+        let _ = socket.read(&mut buf).await;
+        let mut w = aduib_thrift::protocol::Writer::new(aduib_thrift::Protocol::Binary);
+        w.message_begin(&aduib_thrift::protocol::MessageHeader {
+            name: "Call".into(),
+            kind: aduib_thrift::protocol::MessageKind::Reply,
+            seq: 77,
+        });
+        w.struct_begin();
+        w.field_stop();
+        w.struct_end();
+        socket.write_all(&w.into_bytes()).await.unwrap();
+    });
+    let client = client(
+        Transport::Thrift,
+        addr.to_string(),
+        Some(Duration::from_secs(5)),
+    );
+    let err = client
+        .call(&request("add", json!({"x": 1, "y": 2})))
+        .await
+        .unwrap_err();
+    let ClientError::BadReply { reason, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("call 77 `Call`"), "{reason}");
 }

@@ -27,6 +27,7 @@ fn aduib(target: &str, timeout: Option<Duration>) -> AduibClient {
         url: target.to_owned(),
         headers: vec![("x-tenant-id".into(), "t1".into())],
         timeout,
+        limits: aduib_core::Limits::default(),
     })
     .unwrap()
 }

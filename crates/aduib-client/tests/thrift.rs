@@ -330,3 +330,82 @@ async fn a_server_closing_mid_reply_is_reported() {
         "{err:?}"
     );
 }
+
+/// A call of `RichService.ping` whose argument struct holds an unknown
+/// field: lists (or maps) nested `depth` deep.
+fn deeply_nested_call(protocol: Protocol, map: bool, depth: usize) -> Vec<u8> {
+    use aduib_thrift::protocol::{MessageHeader, MessageKind, Wire, Writer};
+    let mut w = Writer::new(protocol);
+    w.message_begin(&MessageHeader {
+        name: "RichService:ping".into(),
+        kind: MessageKind::Call,
+        seq: 1,
+    });
+    w.struct_begin();
+    w.field_begin(if map { Wire::Map } else { Wire::List }, 9);
+    for _ in 0..depth {
+        if map {
+            w.map_begin(Wire::I32, Wire::Map, 1);
+            w.write_i32(1);
+        } else {
+            w.collection_begin(Wire::List, 1);
+        }
+    }
+    w.collection_begin(Wire::I32, 0);
+    w.field_stop();
+    w.struct_end();
+    w.into_bytes()
+}
+
+#[tokio::test]
+async fn hostile_nesting_is_refused_and_the_server_lives() {
+    let (_server, target) = server().await;
+    for protocol in [Protocol::Binary, Protocol::Compact] {
+        for map in [false, true] {
+            let message = deeply_nested_call(protocol, map, 100_000);
+            let mut framed = (message.len() as u32).to_be_bytes().to_vec();
+            framed.extend_from_slice(&message);
+            for bytes in [&message, &framed] {
+                // Buffered: closed unanswered (the message cannot be
+                // delimited); framed: an exception or a close.
+                let reply = raw(&target, bytes).await;
+                assert!(
+                    reply.is_empty() || reply.windows(6).any(|w| w == b"deeper"),
+                    "{protocol:?} map={map}: {} bytes back",
+                    reply.len()
+                );
+            }
+        }
+    }
+    // The compact run of list headers (`19` = field delta 1, list; and a
+    // list of one list).
+    let mut run = vec![0x82, 0x21, 0x00, 0x00];
+    run.extend(std::iter::repeat_n(0x19, 50_000));
+    assert!(raw(&target, &run).await.is_empty());
+    let options = options(&target, Protocol::Binary, Framing::Buffered, true);
+    let pong = call(&demo(), "RichService.ping", json!({}), &options).await;
+    assert_eq!(pong.unwrap(), Outcome::Success(json!("pong")));
+}
+
+#[tokio::test]
+async fn a_client_reading_a_hostile_thrift_reply_gets_an_error_not_a_crash() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 4096];
+        let _ = socket.read(&mut buf).await;
+        let mut reply = deeply_nested_call(Protocol::Binary, false, 100_000);
+        // The same bytes as a reply to `ping`.
+        reply[3] = 2;
+        socket.write_all(&reply).await.unwrap();
+    });
+    let options = options(&target, Protocol::Binary, Framing::Buffered, true);
+    let err = call(&demo(), "RichService.ping", json!({}), &options)
+        .await
+        .unwrap_err();
+    let ThriftCallError::BadReply { reason, .. } = err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("nesting deeper than 64"), "{reason}");
+}

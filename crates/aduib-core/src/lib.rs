@@ -14,6 +14,7 @@
 //! - [`method`]: [`MethodName`], `rpc.v2/<service>/<Handler>.<method>`.
 //! - [`jsonrpc`]: JSON-RPC 2.0 framing, and folding its two error placements
 //!   into one response.
+//! - [`limits`]: [`Limits`], what one peer may make us spend.
 //! - [`rest`]: the REST routes.
 //! - [`sse`]: an incremental server-sent-events decoder that notices truncated
 //!   streams, and the frames our server writes.
@@ -38,6 +39,7 @@
 pub mod envelope;
 pub mod error;
 pub mod jsonrpc;
+pub mod limits;
 pub mod method;
 pub mod pyjson;
 pub mod rest;
@@ -48,4 +50,5 @@ pub use envelope::{
     ResponseMetadata, ResponseStatus, RetryConfig, TraceContext, now_ms,
 };
 pub use error::{ErrorCode, ErrorDetail, GrpcCode, RpcError};
+pub use limits::{JsonShapeError, Limits};
 pub use method::{MethodName, MethodNameError};

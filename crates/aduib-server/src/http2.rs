@@ -13,21 +13,50 @@
 //! that computes for a long time holds up the other calls on its connection
 //! (never other connections). Handlers are async; long computations belong on
 //! `spawn_blocking`.
+//!
+//! Each connection has the limits tonic's server has, from [`Limits`]:
+//! keep-alive pings (a peer that does not answer is dropped), a cap on
+//! concurrent streams, hyper's reset-flood protection, and on top an idle
+//! timer: a connection that has had no open stream for `idle_timeout` (or
+//! opened none within `header_timeout` of connecting) is sent GOAWAY.
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::task::Poll;
 
+use aduib_core::Limits;
 use axum::Router;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::server::{accept_until_stopped, stop_requested};
+
+/// Streams a peer may reset before we have answered, at once (hyper's
+/// defence against the "rapid reset" flood; its default, made explicit).
+const MAX_PENDING_RESETS: usize = 20;
+/// Streams our side may reset because of the peer's errors, per connection.
+const MAX_ERROR_RESETS: usize = 1024;
+/// How long a connection closed for idleness may take to say goodbye.
+const GOAWAY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    /// No stream is open; the timer runs.
+    Armed,
+    /// Streams are open.
+    Disarmed,
+    /// GOAWAY sent for idleness; the timer bounds the goodbye.
+    Closing,
+}
+
+/// Largest header list a request may carry.
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -59,31 +88,66 @@ where
 
 /// Accepts HTTP/2 (prior knowledge) connections until `stopped` turns true,
 /// then lets every connection finish its in-flight calls.
-pub(crate) async fn serve(listener: TcpListener, router: Router, stopped: watch::Receiver<bool>) {
-    accept_until_stopped(listener, stopped, |tcp, _, stopped| {
-        serve_connection(tcp, router.clone(), stopped)
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    stopped: watch::Receiver<bool>,
+) {
+    accept_until_stopped(listener, &limits, stopped, |tcp, _, stopped| {
+        serve_connection(tcp, router.clone(), limits, stopped)
     })
     .await;
 }
 
 /// One connection: hyper's HTTP/2 state machine and the streams it starts,
 /// polled together.
-async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Receiver<bool>) {
+pub(crate) async fn serve_connection(
+    tcp: TcpStream,
+    router: Router,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+) {
     let (queue, mut started) = mpsc::unbounded_channel();
-    // No keep-alive pings or adaptive window here: enabling either needs
-    // `.timer(hyper_util::rt::TokioTimer::new())` too, or hyper panics.
     let mut connection = pin!(
         hyper::server::conn::http2::Builder::new(StreamQueue(queue))
+            .timer(TokioTimer::new())
+            .keep_alive_interval(limits.keepalive_interval)
+            .keep_alive_timeout(limits.keepalive_timeout)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
+            .max_local_error_reset_streams(MAX_ERROR_RESETS)
+            .max_header_list_size(MAX_HEADER_LIST_BYTES)
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
     );
     let mut streams = FuturesUnordered::new();
     let mut stop = pin!(stop_requested(&mut stopped));
     let mut stopping = false;
+    // Runs while no stream is open: the first request must come within the
+    // header timeout, later ones within the idle timeout.
+    let mut idle = pin!(tokio::time::sleep(limits.header_timeout));
+    let mut idle_state = Idle::Armed;
     let result = poll_fn(|cx| {
         if !stopping && stop.as_mut().poll(cx).is_ready() {
             // GOAWAY: no new streams; the open ones finish.
             connection.as_mut().graceful_shutdown();
             stopping = true;
+        }
+        loop {
+            match idle_state {
+                Idle::Disarmed => break,
+                _ if idle.as_mut().poll(cx).is_pending() => break,
+                Idle::Armed => {
+                    tracing::debug!("closing an idle HTTP/2 connection");
+                    connection.as_mut().graceful_shutdown();
+                    stopping = true;
+                    // A peer that never finished the handshake, or does not
+                    // answer GOAWAY's ping, is not waited for long.
+                    idle.as_mut().reset(Instant::now() + GOAWAY_GRACE);
+                    idle_state = Idle::Closing;
+                }
+                Idle::Closing => return Poll::Ready(Ok(())),
+            }
         }
         // Reads requests and writes whatever the streams have produced since
         // the last poll, in as few writes as the buffers allow.
@@ -94,6 +158,18 @@ async fn serve_connection(tcp: TcpStream, router: Router, mut stopped: watch::Re
         // Runs the calls; their responses wake this task, whose next poll
         // of the connection sends them all.
         while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
+        match (streams.is_empty(), idle_state) {
+            (true, Idle::Disarmed) => {
+                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
+                idle_state = Idle::Armed;
+                // Registers the new deadline with this task.
+                if idle.as_mut().poll(cx).is_ready() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+            (false, Idle::Armed) => idle_state = Idle::Disarmed,
+            _ => {}
+        }
         // The connection ends only once its streams have; any stream future
         // left then answers a peer that is gone.
         done
@@ -120,7 +196,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, router, stopped));
+        let server = tokio::spawn(serve(listener, router, Limits::default(), stopped));
         let client = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()

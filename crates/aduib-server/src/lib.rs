@@ -36,6 +36,7 @@ pub mod demo;
 pub mod demo_grpc;
 pub mod dispatch;
 pub mod frontend;
+mod http1;
 mod http2;
 pub mod registry;
 pub mod server;
@@ -45,6 +46,4 @@ pub mod workspace;
 pub use args::Args;
 pub use dispatch::Dispatcher;
 pub use registry::{Handler, HandlerRegistry};
-pub use server::{
-    DEFAULT_BODY_LIMIT, Endpoint, RunningServer, Server, ServerConfig, ServerError, Transport,
-};
+pub use server::{Endpoint, RunningServer, Server, ServerConfig, ServerError, Transport};

@@ -6,8 +6,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aduib_core::Limits;
 use axum::Router;
-use axum::serve::ListenerExt;
 use thiserror::Error;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -17,8 +17,6 @@ use crate::dispatch::Dispatcher;
 use crate::frontend::{self, FrontendState};
 use crate::registry::HandlerRegistry;
 
-/// Default request body limit: 16 MiB (larger bodies get error 2004).
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The peer's (sse-starlette's) keep-alive interval.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -51,8 +49,8 @@ impl fmt::Display for Transport {
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Largest request body accepted, in bytes.
-    pub body_limit: usize,
+    /// What one client may make the server spend.
+    pub limits: Limits,
     /// Silence after which an open stream gets a `: ping` comment.
     pub keep_alive: Duration,
     /// Host the rich gRPC demo service (`aduib.demo.v1.RichService`).
@@ -62,7 +60,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            body_limit: DEFAULT_BODY_LIMIT,
+            limits: Limits::default(),
             keep_alive: DEFAULT_KEEP_ALIVE,
             rich_demo: false,
         }
@@ -111,7 +109,7 @@ impl Server {
         Server {
             state: FrontendState {
                 dispatcher: Dispatcher::new(registry),
-                body_limit: config.body_limit,
+                limits: config.limits,
                 keep_alive: config.keep_alive,
             },
             rich_demo: config.rich_demo,
@@ -161,12 +159,14 @@ impl Server {
         let mut endpoints = Vec::with_capacity(listeners.len());
         for ((transport, (listener, addr)), frontend) in listeners.into_iter().zip(routers) {
             endpoints.push(Endpoint { transport, addr });
-            let mut stopped = stopped.clone();
-            let router = match frontend {
-                Frontend::Http(router) => router,
+            let stopped = stopped.clone();
+            let limits = self.state.limits;
+            match frontend {
+                Frontend::Http(router) => {
+                    tasks.spawn(crate::http1::serve(listener, router, limits, stopped));
+                }
                 Frontend::Http2(router) => {
-                    tasks.spawn(crate::http2::serve(listener, router, stopped));
-                    continue;
+                    tasks.spawn(crate::http2::serve(listener, router, limits, stopped));
                 }
                 Frontend::Thrift => {
                     let dispatcher = self.state.dispatcher.clone();
@@ -174,26 +174,11 @@ impl Server {
                         listener,
                         dispatcher,
                         self.rich_demo,
+                        limits,
                         stopped,
                     ));
-                    continue;
                 }
-            };
-            tasks.spawn(async move {
-                let shutdown = async move { stop_requested(&mut stopped).await };
-                // Small RPC messages must not wait for Nagle's algorithm.
-                let listener = listener.tap_io(|tcp| {
-                    if let Err(error) = tcp.set_nodelay(true) {
-                        tracing::debug!(%error, "cannot set TCP_NODELAY");
-                    }
-                });
-                if let Err(error) = axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
-                    tracing::error!(%transport, %error, "server stopped with an error");
-                }
-            });
+            }
         }
         Ok(RunningServer {
             endpoints,
@@ -249,43 +234,31 @@ pub(crate) async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// The accept loop the non-axum frontends share: each connection gets
+/// The accept loop every frontend shares: each connection gets
 /// `TCP_NODELAY` and a task of its own running `serve`; once a stop is
 /// requested, no more are accepted and the open ones are waited for (each
-/// `serve` watches `stopped` itself to wind down).
+/// `serve` watches `stopped` itself to wind down). At most
+/// [`max_connections`] are open at once: past that a new connection is
+/// closed at once, so one listener's flood cannot use up the file
+/// descriptors the others need.
 pub(crate) async fn accept_until_stopped<F, Fut>(
     listener: TcpListener,
+    limits: &Limits,
     stopped: watch::Receiver<bool>,
     serve: F,
 ) where
     F: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let cap = max_connections(limits);
     let mut connections = JoinSet::new();
     let mut stop = stopped.clone();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    // Small RPC messages must not wait for Nagle's algorithm.
-                    if let Err(error) = tcp.set_nodelay(true) {
-                        tracing::debug!(%error, "cannot set TCP_NODELAY");
-                    }
-                    connections.spawn(serve(tcp, peer, stopped.clone()));
-                }
-                Err(error) if is_per_connection(&error) => {
-                    tracing::debug!(%error, "accept failed for one connection");
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: wait for some to
-                    // be released instead of spinning.
-                    tracing::error!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             () = stop_requested(&mut stop) => break,
-        }
-        // Reap finished connections as we go.
+        };
+        // Reap finished connections, so that they no longer count.
         while let Some(ended) = connections.try_join_next() {
             if let Err(error) = ended
                 && error.is_panic()
@@ -293,9 +266,44 @@ pub(crate) async fn accept_until_stopped<F, Fut>(
                 tracing::error!(%error, "a connection task panicked");
             }
         }
+        match accepted {
+            Ok((tcp, peer)) if connections.len() >= cap => {
+                tracing::warn!(%peer, cap, "connection refused: too many open connections");
+                drop(tcp);
+            }
+            Ok((tcp, peer)) => {
+                // Small RPC messages must not wait for Nagle's algorithm.
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY");
+                }
+                connections.spawn(serve(tcp, peer, stopped.clone()));
+            }
+            Err(error) if is_per_connection(&error) => {
+                tracing::debug!(%error, "accept failed for one connection");
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: wait for some to
+                // be released instead of spinning.
+                tracing::error!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+/// Connections one listener may hold: as configured, else a quarter of the
+/// file descriptors the process may open (four listeners share them), less
+/// a reserve for everything else.
+pub fn max_connections(limits: &Limits) -> usize {
+    const RESERVE: u64 = 64;
+    const CEILING: usize = 10_000;
+    limits.max_connections.unwrap_or_else(|| {
+        let (soft, _) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+        let share = soft.saturating_sub(RESERVE) / 4;
+        usize::try_from(share).unwrap_or(CEILING).clamp(8, CEILING)
+    })
 }
 
 fn is_per_connection(error: &io::Error) -> bool {

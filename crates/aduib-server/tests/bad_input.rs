@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 
+use aduib_core::Limits;
 use aduib_server::demo::register_cacul_service;
 use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig, Transport};
 use serde_json::{Value, json};
@@ -16,7 +17,10 @@ async fn start() -> (RunningServer, SocketAddr, SocketAddr) {
     let mut registry = HandlerRegistry::new();
     register_cacul_service(&mut registry);
     let config = ServerConfig {
-        body_limit: BODY_LIMIT,
+        limits: Limits {
+            max_body_bytes: BODY_LIMIT,
+            ..Limits::default()
+        },
         ..ServerConfig::default()
     };
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();

@@ -1,9 +1,12 @@
 //! Messages on a socket: buffered (a message ends where its bytes end) or
 //! framed (a 4-byte big-endian length first).
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::time::Duration;
 
-use crate::protocol::{Protocol, ReadError, Reader, Wire};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::protocol::{Protocol, ReadError, ReadLimits, Walk};
 
 /// How messages are delimited on the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,8 +23,21 @@ pub enum FrameError {
     Truncated(usize),
     #[error("{0}")]
     Malformed(ReadError),
+    #[error("no message started within {0:?}")]
+    Idle(Duration),
+    #[error("a message was not received whole within {0:?}")]
+    Stalled(Duration),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// How long a [`MessageReader`] waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadTimeouts {
+    /// For the first byte of the next message.
+    pub idle: Duration,
+    /// For a whole message, from its first byte.
+    pub message: Duration,
 }
 
 /// Reads messages from one connection, keeping bytes that arrive early.
@@ -29,20 +45,36 @@ pub enum FrameError {
 pub struct MessageReader<R> {
     io: R,
     buf: Vec<u8>,
-    protocol: Protocol,
     framing: Framing,
-    limit: usize,
+    limits: ReadLimits,
+    /// Buffered: how far the first message has been walked.
+    walk: Walk,
+    timeouts: Option<ReadTimeouts>,
 }
 
 impl<R: AsyncRead + Unpin> MessageReader<R> {
-    pub fn new(io: R, protocol: Protocol, framing: Framing, limit: usize) -> Self {
+    pub fn new(io: R, protocol: Protocol, framing: Framing, limits: ReadLimits) -> Self {
         MessageReader {
             io,
             buf: Vec::with_capacity(4096),
-            protocol,
             framing,
-            limit,
+            limits,
+            walk: Walk::new(protocol, limits),
+            timeouts: None,
         }
+    }
+
+    /// Waits at most this long for messages (a peer that stalls mid-message
+    /// or never sends one must not hold the connection forever).
+    pub fn with_timeouts(mut self, timeouts: ReadTimeouts) -> Self {
+        self.timeouts = Some(timeouts);
+        self
+    }
+
+    /// Bytes received that are not part of a returned message yet: a reader
+    /// holding some is in the middle of a message.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     pub fn get_mut(&mut self) -> &mut R {
@@ -51,16 +83,35 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
 
     /// The next whole message; `Closed` at a clean end between messages.
     pub async fn next_message(&mut self) -> Result<Vec<u8>, FrameError> {
+        // When the current message started (bytes of it may be buffered).
+        let mut started = (!self.buf.is_empty()).then(Instant::now);
         loop {
             if let Some(length) = self.complete_length()? {
                 let message: Vec<u8> = self.buf.drain(..length).collect();
+                self.walk = Walk::new(self.walk.protocol(), self.limits);
                 return Ok(match self.framing {
                     Framing::Framed => message[4..].to_vec(),
                     Framing::Buffered => message,
                 });
             }
             let mut chunk = [0u8; 16 * 1024];
-            let n = self.io.read(&mut chunk).await?;
+            let n = match self.timeouts {
+                None => self.io.read(&mut chunk).await?,
+                Some(timeouts) => {
+                    let (deadline, error) = match started {
+                        None => (
+                            Instant::now() + timeouts.idle,
+                            FrameError::Idle(timeouts.idle),
+                        ),
+                        Some(at) => (at + timeouts.message, FrameError::Stalled(timeouts.message)),
+                    };
+                    match tokio::time::timeout_at(deadline, self.io.read(&mut chunk)).await {
+                        Ok(read) => read?,
+                        Err(_) => return Err(error),
+                    }
+                }
+            };
+            started.get_or_insert_with(Instant::now);
             if n == 0 {
                 return Err(if self.buf.is_empty() {
                     FrameError::Closed
@@ -73,7 +124,7 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
     }
 
     /// How many buffered bytes make up the first message, if all are here.
-    fn complete_length(&self) -> Result<Option<usize>, FrameError> {
+    fn complete_length(&mut self) -> Result<Option<usize>, FrameError> {
         match self.framing {
             Framing::Framed => {
                 let Some(prefix) = self.buf.get(..4) else {
@@ -81,10 +132,10 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 };
                 let declared =
                     u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
-                if declared > self.limit {
+                if declared > self.limits.max_bytes {
                     return Err(FrameError::Malformed(ReadError::TooLarge {
                         declared: declared as u64,
-                        limit: self.limit,
+                        limit: self.limits.max_bytes,
                     }));
                 }
                 Ok((self.buf.len() >= 4 + declared).then_some(4 + declared))
@@ -95,16 +146,12 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 }
                 // Walk the message without building values: it ends after the
                 // header and one struct.
-                let mut reader = Reader::new(self.protocol, &self.buf, self.limit);
-                let walked = reader
-                    .message_begin()
-                    .and_then(|_| reader.skip(Wire::Struct));
-                match walked {
-                    Ok(()) => Ok(Some(reader.position())),
-                    Err(ReadError::Incomplete) if self.buf.len() <= self.limit => Ok(None),
-                    Err(ReadError::Incomplete) => Err(FrameError::Malformed(ReadError::TooLarge {
+                match self.walk.advance(&self.buf) {
+                    Ok(Some(length)) => Ok(Some(length)),
+                    Ok(None) if self.buf.len() <= self.limits.max_bytes => Ok(None),
+                    Ok(None) => Err(FrameError::Malformed(ReadError::TooLarge {
                         declared: self.buf.len() as u64,
-                        limit: self.limit,
+                        limit: self.limits.max_bytes,
                     })),
                     Err(other) => Err(FrameError::Malformed(other)),
                 }

@@ -20,10 +20,10 @@ pub mod message;
 pub mod protocol;
 pub mod value;
 
-pub use frame::{Framing, MessageReader, write_message};
+pub use frame::{FrameError, Framing, MessageReader, ReadTimeouts, write_message};
 pub use idl::{Schema, Type};
 pub use message::{AppError, AppErrorKind, Outcome};
-pub use protocol::{Protocol, ReadError};
+pub use protocol::{Protocol, ReadError, ReadLimits};
 
 /// Largest message accepted by default (as gRPC's limit).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use crate::idl::{Function, Schema, StructKind};
-use crate::protocol::{MessageHeader, MessageKind, Protocol, ReadError, Reader, Wire, Writer};
+use crate::protocol::{
+    MessageHeader, MessageKind, Protocol, ReadError, ReadLimits, Reader, Wire, Writer,
+};
 use crate::value::{DecodeError, Decoder, EncodeError, Encoder, wire_of};
 
 /// `TApplicationException` types used here.
@@ -156,9 +158,9 @@ pub fn decode_reply(
     protocol: Protocol,
     bytes: &[u8],
     function: &Function,
-    limit: usize,
+    limits: ReadLimits,
 ) -> Result<(MessageHeader, Outcome), DecodeError> {
-    let mut r = Reader::new(protocol, bytes, limit);
+    let mut r = Reader::new(protocol, bytes, limits);
     let header = r.message_begin()?;
     match header.kind {
         MessageKind::Exception => {

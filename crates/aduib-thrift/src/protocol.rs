@@ -138,6 +138,10 @@ pub enum ReadError {
     Invalid(String),
     #[error("declared length {declared} exceeds the limit of {limit} bytes")]
     TooLarge { declared: u64, limit: usize },
+    #[error("nesting deeper than {limit}")]
+    TooDeep { limit: usize },
+    #[error("more than {limit} container elements in one message")]
+    TooManyElements { limit: usize },
 }
 
 fn invalid(reason: impl Into<String>) -> ReadError {
@@ -329,46 +333,115 @@ fn unzigzag(value: u64) -> i64 {
     ((value >> 1) as i64) ^ -((value & 1) as i64)
 }
 
+/// What a [`Reader`] accepts: every value is checked against these before
+/// anything is allocated or a container is entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Largest string, binary or message, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of structs, lists, sets and maps.
+    pub max_depth: usize,
+    /// Most container elements in one message (a map entry counts twice):
+    /// each decoded element costs far more memory than its wire bytes.
+    pub max_elements: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_bytes: crate::DEFAULT_MAX_MESSAGE_BYTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_elements: DEFAULT_MAX_ELEMENTS,
+        }
+    }
+}
+
+impl From<&aduib_core::Limits> for ReadLimits {
+    /// Thrift messages are bodies: `max_body_bytes` bounds them.
+    fn from(limits: &aduib_core::Limits) -> Self {
+        ReadLimits {
+            max_bytes: limits.max_body_bytes,
+            max_depth: limits.max_depth,
+            max_elements: limits.max_elements,
+        }
+    }
+}
+
+impl ReadLimits {
+    /// The same limits with another byte limit.
+    pub fn with_max_bytes(self, max_bytes: usize) -> Self {
+        ReadLimits { max_bytes, ..self }
+    }
+}
+
+/// Nesting deeper than this is refused by default: a hostile message could
+/// otherwise recurse until the stack runs out.
+pub const DEFAULT_MAX_DEPTH: usize = 64;
+/// Container elements in one message, by default.
+pub const DEFAULT_MAX_ELEMENTS: usize = 1_000_000;
+
+/// Where a [`Reader`] stopped, so that reading can resume there once more
+/// bytes have arrived (see [`Walk`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cursor {
+    pos: usize,
+    last_ids: Vec<i16>,
+    /// Compact: the value of a bool field, carried in its header.
+    pending_bool: Option<bool>,
+    depth: usize,
+    elements: usize,
+}
+
+impl Cursor {
+    fn start() -> Self {
+        Cursor {
+            pos: 0,
+            last_ids: vec![0],
+            pending_bool: None,
+            depth: 0,
+            elements: 0,
+        }
+    }
+}
+
 /// Reads one message from a buffer that may hold only part of it.
 #[derive(Debug)]
 pub struct Reader<'a> {
     protocol: Protocol,
     input: &'a [u8],
-    pos: usize,
-    /// Largest string, binary or collection a message may declare.
-    limit: usize,
-    last_ids: Vec<i16>,
-    /// Compact: the value of a bool field, carried in its header.
-    pending_bool: Option<bool>,
-    depth: usize,
+    limits: ReadLimits,
+    at: Cursor,
+    /// After [`ReadError::Incomplete`]: the buffer length the failed read needed.
+    wanted: usize,
 }
 
-/// Nesting deeper than this is refused (a hostile message could otherwise
-/// recurse until the stack runs out).
-const MAX_DEPTH: usize = 64;
-
 impl<'a> Reader<'a> {
-    pub fn new(protocol: Protocol, input: &'a [u8], limit: usize) -> Self {
+    pub fn new(protocol: Protocol, input: &'a [u8], limits: ReadLimits) -> Self {
+        Self::resume(protocol, input, limits, Cursor::start())
+    }
+
+    fn resume(protocol: Protocol, input: &'a [u8], limits: ReadLimits, at: Cursor) -> Self {
         Reader {
             protocol,
             input,
-            pos: 0,
-            limit,
-            last_ids: vec![0],
-            pending_bool: None,
-            depth: 0,
+            limits,
+            at,
+            wanted: 0,
         }
     }
 
     /// Bytes consumed so far.
     pub fn position(&self) -> usize {
-        self.pos
+        self.at.pos
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
-        let end = self.pos.checked_add(n).ok_or(ReadError::Incomplete)?;
-        let bytes = self.input.get(self.pos..end).ok_or(ReadError::Incomplete)?;
-        self.pos = end;
+        let end = self.at.pos.saturating_add(n);
+        let Some(bytes) = self.input.get(self.at.pos..end) else {
+            self.wanted = end;
+            return Err(ReadError::Incomplete);
+        };
+        self.at.pos = end;
         Ok(bytes)
     }
 
@@ -396,13 +469,40 @@ impl<'a> Reader<'a> {
 
     fn length(&mut self, declared: u64) -> Result<usize, ReadError> {
         let declared_usize = usize::try_from(declared).unwrap_or(usize::MAX);
-        if declared_usize > self.limit {
+        if declared_usize > self.limits.max_bytes {
             return Err(ReadError::TooLarge {
                 declared,
-                limit: self.limit,
+                limit: self.limits.max_bytes,
             });
         }
         Ok(declared_usize)
+    }
+
+    /// Counts `count` more container elements against the message's budget.
+    fn elements(&mut self, count: usize) -> Result<usize, ReadError> {
+        let total = self.at.elements.saturating_add(count);
+        if total > self.limits.max_elements {
+            return Err(ReadError::TooManyElements {
+                limit: self.limits.max_elements,
+            });
+        }
+        self.at.elements = total;
+        Ok(count)
+    }
+
+    /// Enters a struct or container, refusing to nest too deep.
+    fn enter(&mut self) -> Result<(), ReadError> {
+        if self.at.depth >= self.limits.max_depth {
+            return Err(ReadError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        self.at.depth += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.at.depth = self.at.depth.saturating_sub(1);
     }
 
     pub fn message_begin(&mut self) -> Result<MessageHeader, ReadError> {
@@ -438,17 +538,14 @@ impl<'a> Reader<'a> {
     }
 
     pub fn struct_begin(&mut self) -> Result<(), ReadError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(invalid(format!("nesting deeper than {MAX_DEPTH}")));
-        }
-        self.last_ids.push(0);
+        self.enter()?;
+        self.at.last_ids.push(0);
         Ok(())
     }
 
     pub fn struct_end(&mut self) {
-        self.depth = self.depth.saturating_sub(1);
-        self.last_ids.pop();
+        self.leave();
+        self.at.last_ids.pop();
     }
 
     /// The next field's wire type and id, or `None` at the end of the struct.
@@ -473,18 +570,18 @@ impl<'a> Reader<'a> {
                 let wire = Wire::from_compact_code(code)
                     .ok_or_else(|| invalid(format!("unknown compact field type {code}")))?;
                 let delta = header >> 4;
-                let last = self.last_ids.last().copied().unwrap_or(0);
+                let last = self.at.last_ids.last().copied().unwrap_or(0);
                 let id = if delta == 0 {
                     i16::try_from(unzigzag(self.varint()?))
                         .map_err(|_| invalid("field id out of range"))?
                 } else {
                     last.wrapping_add(i16::from(delta))
                 };
-                if let Some(last) = self.last_ids.last_mut() {
+                if let Some(last) = self.at.last_ids.last_mut() {
                     *last = id;
                 }
                 if wire == Wire::Bool {
-                    self.pending_bool = Some(code == 1);
+                    self.at.pending_bool = Some(code == 1);
                 }
                 Ok(Some((wire, id)))
             }
@@ -492,7 +589,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn read_bool(&mut self) -> Result<bool, ReadError> {
-        if let Some(value) = self.pending_bool.take() {
+        if let Some(value) = self.at.pending_bool.take() {
             return Ok(value);
         }
         match (self.protocol, self.byte()?) {
@@ -574,7 +671,8 @@ impl<'a> Reader<'a> {
             }
         };
         let wire = code.ok_or_else(|| invalid("unknown element type"))?;
-        Ok((wire, self.length(declared)?))
+        let size = self.length(declared)?;
+        Ok((wire, self.elements(size)?))
     }
 
     pub fn map_begin(&mut self) -> Result<(Wire, Wire, usize), ReadError> {
@@ -588,7 +686,9 @@ impl<'a> Reader<'a> {
                 let (Some(key), Some(value)) = (key, value) else {
                     return Err(invalid("unknown map key or value type"));
                 };
-                Ok((key, value, self.length(size)?))
+                let size = self.length(size)?;
+                self.elements(size.saturating_mul(2))?;
+                Ok((key, value, size))
             }
             Protocol::Compact => {
                 let size = self.varint()?;
@@ -603,44 +703,185 @@ impl<'a> Reader<'a> {
                 ) else {
                     return Err(invalid("unknown map key or value type"));
                 };
-                Ok((key, value, self.length(size)?))
+                let size = self.length(size)?;
+                self.elements(size.saturating_mul(2))?;
+                Ok((key, value, size))
             }
         }
     }
 
-    /// Skips a value of `wire` type (unknown fields).
+    /// Skips a value of `wire` type (unknown fields), without recursion:
+    /// hostile nesting meets the depth limit, never the end of the stack.
     pub fn skip(&mut self, wire: Wire) -> Result<(), ReadError> {
-        match wire {
-            Wire::Bool => self.read_bool().map(drop),
-            Wire::Byte => self.read_byte().map(drop),
-            Wire::I16 => self.read_i16().map(drop),
-            Wire::I32 => self.read_i32().map(drop),
-            Wire::I64 => self.read_i64().map(drop),
-            Wire::Double => self.read_double().map(drop),
-            Wire::Binary => self.read_binary().map(drop),
-            Wire::Struct => {
-                self.struct_begin()?;
-                while let Some((wire, _)) = self.field_begin()? {
-                    self.skip(wire)?;
-                }
-                self.struct_end();
-                Ok(())
+        Skip::new(wire).run(self)
+    }
+}
+
+/// An open struct or container while skipping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Open {
+    Struct,
+    /// List and set elements, or map keys and values in turn: the wire of
+    /// the next item is `wires[left % 2]`.
+    Items {
+        wires: [Wire; 2],
+        left: usize,
+    },
+}
+
+/// Skipping one value, one step at a time, with an explicit stack. A step
+/// that runs out of bytes leaves the walk as it was before that step, so it
+/// can go on from there once more bytes are here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Skip {
+    open: Vec<Open>,
+    next: Option<Wire>,
+}
+
+impl Skip {
+    fn new(wire: Wire) -> Self {
+        Skip {
+            open: Vec::new(),
+            next: Some(wire),
+        }
+    }
+
+    fn run(&mut self, r: &mut Reader<'_>) -> Result<(), ReadError> {
+        loop {
+            let before = r.at.pos;
+            let stepped = self.step(r);
+            if stepped.is_err() {
+                // Every read of a step comes before its effects, so going
+                // back to its first byte undoes it.
+                r.at.pos = before;
             }
-            Wire::List | Wire::Set => {
-                let (element, size) = self.collection_begin()?;
-                for _ in 0..size {
-                    self.skip(element)?;
-                }
-                Ok(())
+            if stepped? {
+                return Ok(());
             }
-            Wire::Map => {
-                let (key, value, size) = self.map_begin()?;
-                for _ in 0..size {
-                    self.skip(key)?;
-                    self.skip(value)?;
+        }
+    }
+
+    /// One read; `true` once the value is whole.
+    fn step(&mut self, r: &mut Reader<'_>) -> Result<bool, ReadError> {
+        if let Some(wire) = self.next {
+            match wire {
+                Wire::Bool => drop(r.read_bool()?),
+                Wire::Byte => drop(r.read_byte()?),
+                Wire::I16 => drop(r.read_i16()?),
+                Wire::I32 => drop(r.read_i32()?),
+                Wire::I64 => drop(r.read_i64()?),
+                Wire::Double => drop(r.read_double()?),
+                Wire::Binary => drop(r.read_binary()?),
+                Wire::Struct => {
+                    r.struct_begin()?;
+                    self.open.push(Open::Struct);
                 }
-                Ok(())
+                Wire::List | Wire::Set => {
+                    let (element, size) = r.collection_begin()?;
+                    r.enter()?;
+                    self.open.push(Open::Items {
+                        wires: [element, element],
+                        left: size,
+                    });
+                }
+                Wire::Map => {
+                    let (key, value, size) = r.map_begin()?;
+                    r.enter()?;
+                    self.open.push(Open::Items {
+                        wires: [key, value],
+                        left: size.saturating_mul(2),
+                    });
+                }
             }
+            self.next = None;
+            return Ok(false);
+        }
+        match self.open.last_mut() {
+            None => return Ok(true),
+            Some(Open::Struct) => match r.field_begin()? {
+                Some((wire, _)) => self.next = Some(wire),
+                None => {
+                    r.struct_end();
+                    self.open.pop();
+                }
+            },
+            Some(Open::Items { left: 0, .. }) => {
+                r.leave();
+                self.open.pop();
+            }
+            Some(Open::Items { wires, left }) => {
+                self.next = Some(wires[*left % 2]);
+                *left -= 1;
+            }
+        }
+        Ok(self.open.is_empty() && self.next.is_none())
+    }
+}
+
+/// Finding where a buffered (unframed) message ends, by walking it as its
+/// bytes arrive: each call goes on from where the last one ran out, so a
+/// message trickled in small pieces costs its length once, not once per
+/// piece.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    protocol: Protocol,
+    limits: ReadLimits,
+    at: Cursor,
+    /// `None` until the message header has been read.
+    body: Option<Skip>,
+    /// Do not walk again before the buffer is this long.
+    wanted: usize,
+}
+
+impl Walk {
+    pub fn new(protocol: Protocol, limits: ReadLimits) -> Self {
+        Walk {
+            protocol,
+            limits,
+            at: Cursor::start(),
+            body: None,
+            wanted: 0,
+        }
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The message's length once `buffer` (the same bytes as in earlier
+    /// calls, and maybe more) holds all of it; `Ok(None)` means "read more".
+    pub fn advance(&mut self, buffer: &[u8]) -> Result<Option<usize>, ReadError> {
+        if buffer.len() < self.wanted {
+            return Ok(None);
+        }
+        let mut reader = Reader::resume(
+            self.protocol,
+            buffer,
+            self.limits,
+            std::mem::replace(&mut self.at, Cursor::start()),
+        );
+        let walked = self.walk(&mut reader);
+        self.wanted = reader.wanted;
+        self.at = reader.at;
+        match walked {
+            Ok(()) => Ok(Some(self.at.pos)),
+            Err(ReadError::Incomplete) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    fn walk(&mut self, r: &mut Reader<'_>) -> Result<(), ReadError> {
+        if self.body.is_none() {
+            let before = r.at.pos;
+            if let Err(error) = r.message_begin() {
+                r.at.pos = before;
+                return Err(error);
+            }
+            self.body = Some(Skip::new(Wire::Struct));
+        }
+        match &mut self.body {
+            Some(body) => body.run(r),
+            None => Ok(()),
         }
     }
 }
@@ -691,7 +932,7 @@ mod tests {
     }
 
     fn read_sample(protocol: Protocol, bytes: &[u8]) -> Result<(), ReadError> {
-        let mut r = Reader::new(protocol, bytes, 1 << 20);
+        let mut r = Reader::new(protocol, bytes, ReadLimits::default());
         assert_eq!(r.message_begin()?, header());
         r.struct_begin()?;
         assert_eq!(r.field_begin()?, Some((Wire::Bool, 1)));
@@ -733,9 +974,145 @@ mod tests {
     fn huge_declared_lengths_are_refused_before_allocating() {
         let mut bytes = vec![0x80, 0x01, 0x00, 0x01, 0x7f, 0xff, 0xff, 0xff];
         bytes.extend_from_slice(b"Call");
-        let mut r = Reader::new(Protocol::Binary, &bytes, 16 << 20);
+        let mut r = Reader::new(Protocol::Binary, &bytes, limits(16 << 20));
         assert!(matches!(r.message_begin(), Err(ReadError::TooLarge { .. })));
-        let mut r = Reader::new(Protocol::Binary, &[0xde, 0xad, 0xbe, 0xef], 1024);
+        let mut r = Reader::new(Protocol::Binary, &[0xde, 0xad, 0xbe, 0xef], limits(1024));
         assert!(matches!(r.message_begin(), Err(ReadError::Invalid(_))));
+    }
+
+    fn limits(max_bytes: usize) -> ReadLimits {
+        ReadLimits::default().with_max_bytes(max_bytes)
+    }
+
+    /// A call whose argument struct holds one unknown field: `depth` lists
+    /// (or maps of i32 to the next level) nested in one another.
+    fn deeply_nested(protocol: Protocol, map: bool, depth: usize) -> Vec<u8> {
+        let mut w = Writer::new(protocol);
+        w.message_begin(&header());
+        w.struct_begin();
+        w.field_begin(if map { Wire::Map } else { Wire::List }, 99);
+        for _ in 0..depth {
+            if map {
+                w.map_begin(Wire::I32, Wire::Map, 1);
+                w.write_i32(7);
+            } else {
+                w.collection_begin(Wire::List, 1);
+            }
+        }
+        if map {
+            w.map_begin(Wire::I32, Wire::I32, 0);
+        } else {
+            w.collection_begin(Wire::I32, 0);
+        }
+        w.field_stop();
+        w.struct_end();
+        w.into_bytes()
+    }
+
+    fn walk_all(protocol: Protocol, bytes: &[u8]) -> Result<Option<usize>, ReadError> {
+        Walk::new(protocol, ReadLimits::default()).advance(bytes)
+    }
+
+    #[test]
+    fn deep_containers_meet_the_depth_limit_not_the_stack() {
+        for protocol in [Protocol::Binary, Protocol::Compact] {
+            for map in [false, true] {
+                let bytes = deeply_nested(protocol, map, 100_000);
+                let too_deep = ReadError::TooDeep {
+                    limit: DEFAULT_MAX_DEPTH,
+                };
+                assert_eq!(
+                    walk_all(protocol, &bytes),
+                    Err(too_deep.clone()),
+                    "{protocol:?} map={map}"
+                );
+                let mut r = Reader::new(protocol, &bytes, ReadLimits::default());
+                r.message_begin().unwrap();
+                assert_eq!(r.skip(Wire::Struct), Err(too_deep));
+                // Within the limit, the same shape is read whole.
+                let shallow = deeply_nested(protocol, map, 10);
+                assert_eq!(walk_all(protocol, &shallow), Ok(Some(shallow.len())));
+            }
+        }
+    }
+
+    #[test]
+    fn a_compact_run_of_list_headers_is_refused() {
+        // A call, then field headers "list, delta 1" that also read as list
+        // headers of one list each: nesting without end.
+        let mut bytes = vec![0x82, 0x21, 0x00, 0x00];
+        bytes.extend(std::iter::repeat_n(0x19, 50_000));
+        assert_eq!(
+            walk_all(Protocol::Compact, &bytes),
+            Err(ReadError::TooDeep {
+                limit: DEFAULT_MAX_DEPTH
+            })
+        );
+    }
+
+    #[test]
+    fn container_elements_are_counted_per_message() {
+        let mut w = Writer::new(Protocol::Binary);
+        w.message_begin(&header());
+        w.struct_begin();
+        w.field_begin(Wire::List, 1);
+        w.collection_begin(Wire::Struct, 3);
+        for _ in 0..3 {
+            w.field_stop();
+        }
+        w.field_begin(Wire::Map, 2);
+        w.map_begin(Wire::Byte, Wire::Byte, 2);
+        w.write_byte(1);
+        w.write_byte(2);
+        w.write_byte(3);
+        w.write_byte(4);
+        w.field_stop();
+        w.struct_end();
+        let bytes = w.into_bytes();
+        let with = |max_elements| ReadLimits {
+            max_elements,
+            ..ReadLimits::default()
+        };
+        // Three structs and two entries of two: seven.
+        let mut walk = Walk::new(Protocol::Binary, with(7));
+        assert_eq!(walk.advance(&bytes), Ok(Some(bytes.len())));
+        let mut walk = Walk::new(Protocol::Binary, with(6));
+        assert_eq!(
+            walk.advance(&bytes),
+            Err(ReadError::TooManyElements { limit: 6 })
+        );
+    }
+
+    #[test]
+    fn a_walk_fed_byte_by_byte_ends_where_the_message_does() {
+        for protocol in [Protocol::Binary, Protocol::Compact] {
+            let mut bytes = sample(protocol);
+            let length = bytes.len();
+            // The next message's first bytes are already here.
+            bytes.extend_from_slice(&sample(protocol)[..5]);
+            let mut walk = Walk::new(protocol, ReadLimits::default());
+            for end in 0..length {
+                assert_eq!(walk.advance(&bytes[..end]), Ok(None), "{protocol:?} {end}");
+            }
+            assert_eq!(walk.advance(&bytes), Ok(Some(length)));
+        }
+    }
+
+    #[test]
+    fn a_walk_waits_for_a_long_string_without_rewalking() {
+        let mut w = Writer::new(Protocol::Binary);
+        w.message_begin(&header());
+        w.struct_begin();
+        w.field_begin(Wire::Binary, 1);
+        w.write_binary(&[7; 100_000]);
+        w.field_stop();
+        w.struct_end();
+        let bytes = w.into_bytes();
+        let mut walk = Walk::new(Protocol::Binary, ReadLimits::default());
+        assert_eq!(walk.advance(&bytes[..40]), Ok(None));
+        // The walk knows how many bytes the string needs.
+        assert_eq!(walk.wanted, bytes.len() - 1);
+        assert_eq!(walk.advance(&bytes[..bytes.len() - 1]), Ok(None));
+        assert_eq!(walk.advance(&bytes), Ok(Some(bytes.len())));
     }
 }

@@ -48,7 +48,7 @@ enum Plan {
 }
 
 async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Body) -> Response {
-    let value = match read_json_body(&headers, body, state.body_limit).await {
+    let value = match read_json_body(&headers, body, &state.limits).await {
         Ok(value) => value,
         Err(error) => return json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error)),
     };

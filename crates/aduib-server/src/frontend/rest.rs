@@ -121,7 +121,7 @@ async fn read_request(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<AduibRequest, RpcError> {
-    AduibRequest::from_value(read_json_body(headers, body, state.body_limit).await?)
+    AduibRequest::from_value(read_json_body(headers, body, &state.limits).await?)
 }
 
 /// `{"service"?}` → the health answer. An empty body means "the server".
@@ -136,7 +136,7 @@ async fn health_service(
     let query = if empty {
         Value::Null
     } else {
-        read_json_body(headers, body, state.body_limit).await?
+        read_json_body(headers, body, &state.limits).await?
     };
     let service = match &query {
         Value::Null => None,

@@ -10,14 +10,15 @@
 //! message could be delimited, and a closed connection when not; other
 //! connections are unaffected.
 
-use aduib_core::{AduibRequest, ErrorCode, RpcError};
+use aduib_core::{AduibRequest, ErrorCode, Limits, RpcError};
 use aduib_thrift::aduib::{
     self as thrift_aduib, health_to_thrift, request_from_thrift, response_to_thrift,
 };
 use aduib_thrift::message::{decode_args, encode_app_error, encode_reply};
 use aduib_thrift::protocol::Reader;
 use aduib_thrift::{
-    AppError, AppErrorKind, Framing, MessageReader, Outcome, Protocol, Schema, write_message,
+    AppError, AppErrorKind, Framing, MessageReader, Outcome, Protocol, ReadLimits, ReadTimeouts,
+    Schema, write_message,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -26,9 +27,6 @@ use tokio::sync::watch;
 
 use crate::dispatch::{Dispatcher, fold_client_stream};
 use crate::server::{accept_until_stopped, stop_requested};
-
-/// Largest message accepted.
-pub const MAX_MESSAGE_BYTES: usize = aduib_thrift::DEFAULT_MAX_MESSAGE_BYTES;
 
 /// The service an unprefixed message name belongs to.
 const DEFAULT_SERVICE: &str = "AduibRpcService";
@@ -39,6 +37,7 @@ struct Hosted {
     aduib: &'static Schema,
     /// The rich demo (`thrift/demo/rich.thrift`), when the workspace hosts it.
     demo: Option<&'static Schema>,
+    limits: Limits,
 }
 
 /// Accepts connections until `stopped` turns true, then waits for open
@@ -47,6 +46,7 @@ pub async fn serve(
     listener: TcpListener,
     dispatcher: Dispatcher,
     rich_demo: bool,
+    limits: Limits,
     stopped: watch::Receiver<bool>,
 ) {
     let demo = if rich_demo {
@@ -55,13 +55,17 @@ pub async fn serve(
         Ok(None)
     };
     let schema = match (thrift_aduib::schema(), demo) {
-        (Ok(aduib), Ok(demo)) => Hosted { aduib, demo },
+        (Ok(aduib), Ok(demo)) => Hosted {
+            aduib,
+            demo,
+            limits,
+        },
         (Err(error), _) | (_, Err(error)) => {
             tracing::error!(%error, "a built-in Thrift IDL does not parse");
             return;
         }
     };
-    accept_until_stopped(listener, stopped, |stream, peer, stopped| {
+    accept_until_stopped(listener, &limits, stopped, |stream, peer, stopped| {
         let dispatcher = dispatcher.clone();
         async move {
             if let Err(error) = connection(stream, schema, dispatcher, stopped).await {
@@ -103,13 +107,22 @@ async fn connection(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Buffered messages are delimited by parsing them, so their protocol must
     // be known up front; frames carry their own length.
+    let limits = schema.limits;
     let (framing, protocol) = tokio::select! {
-        detected = detect(&stream) => detected?,
+        detected = tokio::time::timeout(limits.header_timeout, detect(&stream)) => match detected {
+            Ok(detected) => detected?,
+            // A connection that never speaks is closed.
+            Err(_) => return Ok(()),
+        },
         // A connection that never speaks must not hold up a stop.
         () = stop_requested(&mut stopped) => return Ok(()),
     };
     let (read, mut write) = stream.into_split();
-    let mut messages = MessageReader::new(read, protocol, framing, MAX_MESSAGE_BYTES);
+    let mut messages = MessageReader::new(read, protocol, framing, ReadLimits::from(&limits))
+        .with_timeouts(ReadTimeouts {
+            idle: limits.idle_timeout,
+            message: limits.body_timeout,
+        });
     loop {
         let message = tokio::select! {
             message = messages.next_message() => message?,
@@ -117,9 +130,24 @@ async fn connection(
             () = stop_requested(&mut stopped) => return Ok(()),
         };
         let protocol = protocol_of(&message);
-        if let Some(reply) = handle(schema, &dispatcher, protocol, &message).await? {
+        let reply = tokio::select! {
+            reply = handle(schema, &dispatcher, protocol, &message) => reply?,
+            // A client that hangs up cancels its call (dropping the handler).
+            () = hung_up(messages.get_mut()) => return Ok(()),
+        };
+        if let Some(reply) = reply {
             write_message(&mut write, framing, &reply).await?;
         }
+    }
+}
+
+/// Resolves when the peer closes the connection (or it fails). Bytes of a
+/// next, pipelined call are left unread: then the peer is still there.
+async fn hung_up(read: &mut tokio::net::tcp::OwnedReadHalf) {
+    let mut probe = [0u8; 1];
+    match read.peek(&mut probe).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
     }
 }
 
@@ -131,7 +159,7 @@ async fn handle(
     protocol: Protocol,
     message: &[u8],
 ) -> Result<Option<Vec<u8>>, aduib_thrift::ReadError> {
-    let mut reader = Reader::new(protocol, message, MAX_MESSAGE_BYTES);
+    let mut reader = Reader::new(protocol, message, ReadLimits::from(&hosted.limits));
     let header = reader.message_begin()?;
     let (service_name, method) = header
         .name
@@ -173,7 +201,7 @@ async fn handle(
     let outcome = if is_demo {
         demo_call(method, &args)
     } else {
-        match call(dispatcher, service_name, method, &args).await {
+        match call(dispatcher, &hosted.limits, service_name, method, &args).await {
             Ok(value) => Outcome::Success(value),
             Err(error) => Outcome::Application(error),
         }
@@ -235,20 +263,29 @@ fn rpc_app_error(error: &RpcError) -> AppError {
     )
 }
 
-fn requests(args: &Value) -> Result<Vec<AduibRequest>, RpcError> {
-    args.get("requests")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().map(request_from_thrift).collect())
-        .unwrap_or_else(|| {
-            Err(RpcError::new(
-                ErrorCode::MissingRequiredField,
-                "`requests` is required",
-            ))
-        })
+fn requests(args: &Value, limits: &Limits) -> Result<Vec<AduibRequest>, RpcError> {
+    let Some(items) = args.get("requests").and_then(Value::as_array) else {
+        return Err(RpcError::new(
+            ErrorCode::MissingRequiredField,
+            "`requests` is required",
+        ));
+    };
+    if items.len() > limits.max_stream_items {
+        return Err(too_many_items(limits.max_stream_items));
+    }
+    items.iter().map(request_from_thrift).collect()
+}
+
+fn too_many_items(limit: usize) -> RpcError {
+    RpcError::new(
+        ErrorCode::RequestTooLarge,
+        format!("a stream may hold at most {limit} messages"),
+    )
 }
 
 async fn call(
     dispatcher: &Dispatcher,
+    limits: &Limits,
     service: &str,
     method: &str,
     args: &Value,
@@ -261,12 +298,26 @@ async fn call(
         )),
     };
     let failure = |error: RpcError| aduib_core::AduibResponse::failure("", error);
+    // Thrift returns a stream whole, so it is bounded: past the limit the
+    // stream is dropped (which stops its handler) and an error ends the list.
+    let max_items = limits.max_stream_items;
     let collect = |request: AduibRequest| async move {
-        let responses: Vec<Value> = dispatcher
-            .stream(request)
-            .map(|response| response_to_thrift(&response))
-            .collect()
-            .await;
+        let mut stream = dispatcher.stream(request);
+        let mut responses = Vec::new();
+        while let Some(response) = stream.next().await {
+            if responses.len() == max_items {
+                let error = RpcError::new(
+                    ErrorCode::ResourceExhausted,
+                    format!(
+                        "the stream has more than {max_items} items; Thrift returns streams \
+                         whole, use gRPC, JSON-RPC or REST for longer ones"
+                    ),
+                );
+                responses.push(response_to_thrift(&failure(error)));
+                break;
+            }
+            responses.push(response_to_thrift(&response));
+        }
         Value::Array(responses)
     };
     Ok(match (service, method) {
@@ -279,13 +330,13 @@ async fn call(
             Err(error) => json!([response_to_thrift(&failure(error))]),
         },
         ("AduibRpcService", "CallClientStream") => {
-            response_to_thrift(&match requests(args).and_then(fold_client_stream) {
+            response_to_thrift(&match requests(args, limits).and_then(fold_client_stream) {
                 Ok(request) => dispatcher.call(request).await,
                 Err(error) => failure(error),
             })
         }
         ("AduibRpcService", "CallBidirectional") => {
-            match requests(args).and_then(fold_client_stream) {
+            match requests(args, limits).and_then(fold_client_stream) {
                 Ok(request) => collect(request).await,
                 Err(error) => json!([response_to_thrift(&failure(error))]),
             }
