@@ -158,7 +158,12 @@ pub struct RpcError {
     pub code: i32,
     pub name: String,
     pub message: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The peer's `list[ErrorDetail] | None`: `null` reads as empty.
+    #[serde(
+        default,
+        deserialize_with = "crate::envelope::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub details: Vec<ErrorDetail>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug: Option<Box<DebugInfo>>,
@@ -172,7 +177,12 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     pub reason: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// `null` reads as empty.
+    #[serde(
+        default,
+        deserialize_with = "crate::envelope::null_as_default",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub metadata: BTreeMap<String, String>,
 }
 
