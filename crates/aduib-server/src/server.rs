@@ -122,13 +122,19 @@ impl Server {
 
     /// What serves one transport. gRPC is served over HTTP/2 without TLS, by
     /// prior knowledge.
-    fn frontend(&self, transport: Transport) -> Result<Frontend, ServerError> {
+    async fn frontend(&self, transport: Transport) -> Result<Frontend, ServerError> {
         Ok(match transport {
             Transport::JsonRpc => Frontend::Http(frontend::jsonrpc::router(self.state.clone())),
             Transport::Rest => Frontend::Http(frontend::rest::router(self.state.clone())),
             Transport::Grpc => Frontend::Http2(
-                frontend::grpc::routes(self.state.dispatcher.clone(), self.rich_demo)?
-                    .into_axum_router(),
+                frontend::grpc::routes(
+                    self.state.dispatcher.clone(),
+                    self.rich_demo,
+                    self.state.limits,
+                )
+                .await?
+                .into_axum_router()
+                .layer(axum::middleware::map_response(frontend::grpc::size_status)),
             ),
             Transport::Thrift => Frontend::Thrift,
         })
@@ -143,7 +149,7 @@ impl Server {
         let mut listeners = Vec::with_capacity(binds.len());
         let mut routers = Vec::with_capacity(binds.len());
         for &(transport, addr) in binds {
-            routers.push(self.frontend(transport)?);
+            routers.push(self.frontend(transport).await?);
             let listener = TcpListener::bind(addr)
                 .await
                 .and_then(|l| l.local_addr().map(|bound| (l, bound)))

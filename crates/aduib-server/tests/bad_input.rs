@@ -287,3 +287,30 @@ async fn batches_answer_each_member() {
     );
     assert_eq!(replies[3]["error"]["code"], 1002);
 }
+
+#[tokio::test]
+async fn rest_error_envelopes_have_the_peers_keys() {
+    let (_server, _, rest) = start().await;
+    // A handler's error: the request's id, and no `metadata`, as the peer.
+    let fail = call("rpc.v2/CaculService/CaculService.fail", json!({}));
+    let (status, reply) = post(format!("http://{rest}/aduib_rpc/v2/rpc"), fail.to_string()).await;
+    assert_eq!(status, 500, "{reply}");
+    let keys: Vec<&str> = reply
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["aduib_rpc", "id", "status", "error"], "{reply}");
+    assert_eq!(reply["id"], "r1");
+    // A body that is not JSON: no id is known, so none is sent.
+    let (status, reply) = post(format!("http://{rest}/aduib_rpc/v2/rpc"), "{").await;
+    assert_eq!(status, 400, "{reply}");
+    let keys: Vec<&str> = reply
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["aduib_rpc", "status", "error"], "{reply}");
+}

@@ -1,18 +1,20 @@
-//! gRPC frontend: `aduib.rpc.v2.AduibRpcService` and `HealthService`, server
-//! reflection (v1 and v1alpha) for everything hosted, gzip both ways.
+//! gRPC frontend: `aduib.rpc.v2.AduibRpcService` and `HealthService`, the
+//! standard `grpc.health.v1.Health` (for Kubernetes probes,
+//! `grpc_health_probe` and grpcio clients), server reflection (v1 and
+//! v1alpha) for everything hosted, gzip both ways.
 //!
 //! As with the peer, calls complete with gRPC OK and carry failures in
 //! `Response.status = ERROR`; the typed services abort with the gRPC status
 //! mapped from the Aduib code and the `RpcError` JSON as the message.
 
 use aduib_core::envelope::check_version;
-use aduib_core::{AduibRequest, AduibResponse, ErrorCode, RpcError};
+use aduib_core::{AduibRequest, AduibResponse, ErrorCode, Limits, RpcError};
 use aduib_proto::convert::{health_to_proto, request_from_proto, response_to_proto};
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_server::{AduibRpcService, AduibRpcServiceServer};
 use aduib_proto::v2::health_service_server::{HealthService, HealthServiceServer};
 use aduib_proto::v2::task_service_server::{TaskService, TaskServiceServer};
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
@@ -20,31 +22,46 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::demo_grpc::RichDemo;
 use crate::dispatch::{Dispatcher, fold_client_stream};
 
-/// Largest message accepted or sent (the peer allows 100 MiB; 64 MiB is
-/// the workbench-wide default).
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
-/// Every gRPC service the server hosts, with reflection.
-pub fn routes(
+/// Every gRPC service the server hosts, with reflection; messages up to
+/// `limits.max_grpc_message_bytes`.
+pub async fn routes(
     dispatcher: Dispatcher,
     demo: bool,
+    limits: Limits,
 ) -> Result<Routes, tonic_reflection::server::Error> {
-    let frontend = GrpcFrontend { dispatcher };
+    let max_message = limits.max_grpc_message_bytes;
+    let frontend = GrpcFrontend { dispatcher, limits };
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(aduib_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
+    let (health, standard_health) = tonic_health::server::health_reporter();
+    let mut served = vec![
+        "aduib.rpc.v2.AduibRpcService",
+        "aduib.rpc.v2.HealthService",
+        "aduib.rpc.v2.TaskService",
+    ];
+    if demo {
+        served.push("aduib.demo.v1.RichService");
+    }
+    for service in served {
+        health
+            .set_service_status(service, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let mut builder = Routes::builder();
     builder
         .add_service(
             AduibRpcServiceServer::new(frontend.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
         )
+        .add_service(standard_health)
         .add_service(
             HealthServiceServer::new(frontend.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -62,15 +79,41 @@ pub fn routes(
             aduib_proto::demo::rich_service_server::RichServiceServer::new(RichDemo)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
         );
     }
     Ok(builder.routes())
 }
 
+/// tonic answers a message over the size limit with OUT_OF_RANGE; gRPC's
+/// convention (grpc-go, grpc-java, and what clients retry on) is
+/// RESOURCE_EXHAUSTED. This fixes the status of such answers.
+pub async fn size_status(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    let over_limit = headers.get("grpc-status").is_some_and(|s| s == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| {
+                m.contains("message%20length%20too%20large")
+                    || m.contains("message length too large")
+            });
+    if over_limit {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
+    response
+}
+
+/// The status of a client stream that is over a limit.
+fn too_much(what: String) -> Status {
+    Status::resource_exhausted(what)
+}
+
 #[derive(Debug, Clone)]
 struct GrpcFrontend {
     dispatcher: Dispatcher,
+    limits: Limits,
 }
 
 /// A request that cannot be run: its id, and why.
@@ -85,14 +128,47 @@ fn envelope(request: pb::Request) -> Result<AduibRequest, Rejected> {
     }
 }
 
-/// Reads every message of a client stream. A message that does not decode ends
-/// the call with the decoder's status.
-async fn collect(stream: Streaming<pb::Request>) -> Result<Result<AduibRequest, Rejected>, Status> {
-    let messages: Vec<pb::Request> = stream.try_collect().await?;
+/// Reads every message of a client stream, at most `max_stream_items` of
+/// them and `max_grpc_message_bytes` in all (a stream that never ends must
+/// not grow without bound). A message that does not decode ends the call
+/// with the decoder's status.
+async fn collect(
+    mut stream: Streaming<pb::Request>,
+    limits: &Limits,
+) -> Result<Result<AduibRequest, Rejected>, Status> {
+    let mut messages: Vec<pb::Request> = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(message) = stream.message().await.map_err(resource_status)? {
+        bytes = bytes.saturating_add(prost::Message::encoded_len(&message));
+        if messages.len() == limits.max_stream_items {
+            return Err(too_much(format!(
+                "a client stream may hold at most {} messages",
+                limits.max_stream_items
+            )));
+        }
+        if bytes > limits.max_grpc_message_bytes {
+            return Err(too_much(format!(
+                "a client stream may hold at most {} bytes in all",
+                limits.max_grpc_message_bytes
+            )));
+        }
+        messages.push(message);
+    }
     let requests: Result<Vec<AduibRequest>, Rejected> =
         messages.into_iter().map(envelope).collect();
     Ok(requests
         .and_then(|requests| fold_client_stream(requests).map_err(|error| (String::new(), error))))
+}
+
+/// A client-stream message over the size limit is RESOURCE_EXHAUSTED too
+/// (see [`size_status`]).
+fn resource_status(status: Status) -> Status {
+    if status.code() == tonic::Code::OutOfRange
+        && status.message().contains("message length too large")
+    {
+        return too_much(status.message().to_owned());
+    }
+    status
 }
 
 fn rejection((id, error): Rejected) -> pb::Response {
@@ -128,10 +204,12 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<Streaming<pb::Request>>,
     ) -> Result<Response<pb::Response>, Status> {
-        Ok(Response::new(match collect(request.into_inner()).await? {
-            Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
-            Err(rejected) => rejection(rejected),
-        }))
+        Ok(Response::new(
+            match collect(request.into_inner(), &self.limits).await? {
+                Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+                Err(rejected) => rejection(rejected),
+            },
+        ))
     }
 
     type CallBidirectionalStream = ResponseStream<pb::Response>;
@@ -140,10 +218,12 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<Streaming<pb::Request>>,
     ) -> Result<Response<Self::CallBidirectionalStream>, Status> {
-        Ok(Response::new(match collect(request.into_inner()).await? {
-            Ok(request) => self.stream(request),
-            Err(rejected) => one(rejection(rejected)),
-        }))
+        Ok(Response::new(
+            match collect(request.into_inner(), &self.limits).await? {
+                Ok(request) => self.stream(request),
+                Err(rejected) => one(rejection(rejected)),
+            },
+        ))
     }
 }
 

@@ -88,6 +88,17 @@ async fn batch(state: &FrontendState, items: Vec<Value>) -> Response {
         );
         return json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error));
     }
+    if items.len() > state.limits.max_batch {
+        let error = RpcError::new(
+            ErrorCode::RequestTooLarge,
+            format!(
+                "a JSON-RPC batch may hold at most {} calls, this one has {}",
+                state.limits.max_batch,
+                items.len()
+            ),
+        );
+        return json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error));
+    }
     let plans = items
         .into_iter()
         .map(|item| match plan(item, false, state) {
@@ -103,7 +114,12 @@ async fn batch(state: &FrontendState, items: Vec<Value>) -> Response {
             ),
             other => other,
         });
-    let replies = futures::future::join_all(plans.map(|plan| run(state, plan))).await;
+    // In order, a few at a time: a batch must not start a thousand calls at once.
+    let replies: Vec<JsonRpcResponse> = stream::iter(plans)
+        .map(|plan| run(state, plan))
+        .buffered(state.limits.batch_concurrency.max(1))
+        .collect()
+        .await;
     json(&replies)
 }
 

@@ -172,13 +172,26 @@ fn sse(state: &FrontendState, responses: ResponseStream) -> Response {
     sse_response(frames, state.keep_alive)
 }
 
-fn reply(response: AduibResponse) -> Response {
-    let status = response
+/// A unary answer. An error envelope has the keys the peer's has: no
+/// `metadata`, and no `id` when the request's id is unknown.
+fn reply(mut response: AduibResponse) -> Response {
+    let Some(status) = response
         .error
         .as_ref()
         .filter(|_| !response.is_success())
-        .map_or(StatusCode::OK, status_for);
-    (status, axum::Json(response)).into_response()
+        .map(status_for)
+    else {
+        return (StatusCode::OK, axum::Json(response)).into_response();
+    };
+    response.metadata = None;
+    let mut body = serde_json::to_value(&response).unwrap_or_default();
+    if response.id.is_empty()
+        && let Value::Object(fields) = &mut body
+    {
+        // Keeps the other keys in order (`remove` would swap the last one in).
+        fields.shift_remove("id");
+    }
+    (status, axum::Json(body)).into_response()
 }
 
 fn error_reply(error: RpcError) -> Response {
