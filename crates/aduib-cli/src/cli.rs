@@ -81,10 +81,10 @@ pub struct LimitArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_grpc_message: Option<usize>,
     /// Deepest JSON or Thrift nesting [default: 64].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", alias = "max-json-depth")]
     pub max_depth: Option<usize>,
     /// Most JSON values or Thrift container elements in one message [default: 1000000].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", alias = "max-json-elements")]
     pub max_elements: Option<usize>,
     /// Longest JSON-RPC batch [default: 1000].
     #[arg(long, value_name = "N")]

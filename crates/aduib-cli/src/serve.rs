@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use aduib_server::workspace::{self, Workspace};
-use aduib_server::{Server, ServerConfig, Transport};
+use aduib_server::{Access, Server, ServerConfig, Token, Transport};
 use anyhow::Context;
 
 use crate::Outcome;
@@ -43,6 +43,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         workspace::registry(&workspace),
         ServerConfig {
             limits: args.limits.limits(),
+            access: access(&args.access)?,
             rich_demo: workspace::hosts_rich_demo(&workspace),
             ..ServerConfig::default()
         },
@@ -57,6 +58,28 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     shutdown_signal().await?;
     running.shutdown(Duration::from_secs(5)).await;
     Ok(Outcome::Success)
+}
+
+/// The access rules from the flags; the token is read from the environment
+/// so that it never appears in a command line or a process listing.
+fn access(args: &crate::cli::AccessArgs) -> anyhow::Result<Access> {
+    let token = match &args.auth_token_env {
+        None => None,
+        Some(name) => {
+            let secret = std::env::var(name)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .with_context(|| {
+                    format!("--auth-token-env: environment variable {name} is not set")
+                })?;
+            Some(Token::new(secret))
+        }
+    };
+    Ok(Access {
+        allowed_hosts: args.allow_host.clone(),
+        allowed_origins: args.allow_origin.clone(),
+        token,
+    })
 }
 
 fn load_workspace(dir: Option<&Path>) -> anyhow::Result<Workspace> {

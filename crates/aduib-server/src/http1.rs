@@ -3,10 +3,10 @@
 //! then goes to [`crate::http2`] and gets the same limits as gRPC.
 //!
 //! HTTP/1.1 connections get hyper's header-read timer: a request head must
-//! arrive whole within `header_timeout`, and since hyper starts that timer
-//! whenever it waits for a head, an idle keep-alive connection is closed
-//! after the same time. Bodies have `body_timeout` (see
-//! [`crate::frontend::read_json_body`]).
+//! arrive whole within `header_timeout`. hyper starts that timer whenever it
+//! waits for a head, idle keep-alive included, so it is set to the shorter
+//! of the header and idle timeouts: an idle connection is closed after
+//! that. Bodies have `body_timeout` (see [`crate::frontend::read_json_body`]).
 
 use std::pin::pin;
 
@@ -58,7 +58,7 @@ async fn serve_connection(
     let mut connection = pin!(
         hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
+            .header_read_timeout(limits.header_timeout.min(limits.idle_timeout))
             .max_buf_size(MAX_HEAD_BYTES)
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
     );

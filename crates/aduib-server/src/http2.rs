@@ -125,7 +125,9 @@ pub(crate) async fn serve_connection(
     let mut stopping = false;
     // Runs while no stream is open: the first request must come within the
     // header timeout, later ones within the idle timeout.
-    let mut idle = pin!(tokio::time::sleep(limits.header_timeout));
+    let mut idle = pin!(tokio::time::sleep(
+        limits.header_timeout.min(limits.idle_timeout)
+    ));
     let mut idle_state = Idle::Armed;
     let result = poll_fn(|cx| {
         if !stopping && stop.as_mut().poll(cx).is_ready() {

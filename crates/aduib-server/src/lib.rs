@@ -31,6 +31,7 @@
 //! [`workspace`] reads what a workspace folder asks to host; [`demo`] is the
 //! demo `CaculService`.
 
+pub mod access;
 pub mod args;
 pub mod demo;
 pub mod demo_grpc;
@@ -43,6 +44,7 @@ pub mod server;
 pub mod sse;
 pub mod workspace;
 
+pub use access::{Access, Token};
 pub use args::Args;
 pub use dispatch::Dispatcher;
 pub use registry::{Handler, HandlerRegistry};

@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::access::Access;
 use crate::dispatch::Dispatcher;
 use crate::frontend::{self, FrontendState};
 use crate::registry::HandlerRegistry;
@@ -55,6 +56,8 @@ pub struct ServerConfig {
     pub keep_alive: Duration,
     /// Host the rich gRPC demo service (`aduib.demo.v1.RichService`).
     pub rich_demo: bool,
+    /// Who may call: Host and Origin rules, and the server token.
+    pub access: Access,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             keep_alive: DEFAULT_KEEP_ALIVE,
             rich_demo: false,
+            access: Access::default(),
         }
     }
 }
@@ -110,6 +114,7 @@ impl Server {
             state: FrontendState {
                 dispatcher: Dispatcher::new(registry),
                 limits: config.limits,
+                access: std::sync::Arc::new(config.access),
                 keep_alive: config.keep_alive,
             },
             rich_demo: config.rich_demo,
@@ -134,7 +139,11 @@ impl Server {
                 )
                 .await?
                 .into_axum_router()
-                .layer(axum::middleware::map_response(frontend::grpc::size_status)),
+                .layer(axum::middleware::map_response(frontend::grpc::size_status))
+                .layer(axum::middleware::from_fn_with_state(
+                    self.state.access.clone(),
+                    frontend::grpc::require_token,
+                )),
             ),
             Transport::Thrift => Frontend::Thrift,
         })
@@ -181,6 +190,7 @@ impl Server {
                         dispatcher,
                         self.rich_demo,
                         limits,
+                        self.state.access.clone(),
                         stopped,
                     ));
                 }

@@ -151,7 +151,7 @@ pub fn request_from_thrift(value: &Value) -> Result<core::AduibRequest, RpcError
             .get("client_version")
             .and_then(Value::as_str)
             .map(str::to_owned),
-        auth: None,
+        auth: m.get("auth").map(auth_from_thrift),
         tenant_id: m
             .get("tenant_id")
             .and_then(Value::as_str)
@@ -176,7 +176,9 @@ pub fn request_from_thrift(value: &Value) -> Result<core::AduibRequest, RpcError
             .and_then(|t| i32::try_from(t).ok()),
     });
     let qos = value.get("qos").map(|q| core::QosConfig {
+        priority: q.get("priority").and_then(priority_from_thrift),
         timeout_ms: q.get("timeout_ms").and_then(Value::as_i64),
+        retry: q.get("retry_config").map(retry_from_thrift),
         idempotency_key: q
             .get("idempotency_key")
             .and_then(Value::as_str)
@@ -196,6 +198,74 @@ pub fn request_from_thrift(value: &Value) -> Result<core::AduibRequest, RpcError
         qos,
         meta: None,
     })
+}
+
+/// An enum decoded by name (`AUTH_SCHEME_BEARER`) or, when the number is
+/// not in the IDL, as the number.
+fn enum_name(value: &Value) -> Option<&str> {
+    value.as_str()
+}
+
+fn auth_from_thrift(auth: &Value) -> core::AuthContext {
+    let scheme = match auth.get("scheme").and_then(enum_name) {
+        Some("AUTH_SCHEME_BEARER") => core::AuthScheme::Bearer,
+        Some("AUTH_SCHEME_API_KEY") => core::AuthScheme::ApiKey,
+        Some("AUTH_SCHEME_MTLS") => core::AuthScheme::Mtls,
+        _ => core::AuthScheme::Unspecified,
+    };
+    let text = |key: &str| auth.get(key).and_then(Value::as_str).map(str::to_owned);
+    let roles: Vec<String> = auth
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|roles| {
+            roles
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    core::AuthContext {
+        scheme,
+        credentials: text("credentials"),
+        principal: text("principal"),
+        principal_type: None,
+        roles: (!roles.is_empty()).then_some(roles),
+    }
+}
+
+/// `PRIORITY_LOW`.. `PRIORITY_CRITICAL` (or their numbers, 1-4);
+/// unspecified is no priority.
+fn priority_from_thrift(priority: &Value) -> Option<core::Priority> {
+    if let Some(number) = priority.as_u64() {
+        return core::Priority::from_json_number(number.checked_sub(1)?);
+    }
+    Some(match enum_name(priority)? {
+        "PRIORITY_LOW" => core::Priority::Low,
+        "PRIORITY_NORMAL" => core::Priority::Normal,
+        "PRIORITY_HIGH" => core::Priority::High,
+        "PRIORITY_CRITICAL" => core::Priority::Critical,
+        _ => return None,
+    })
+}
+
+fn retry_from_thrift(retry: &Value) -> core::RetryConfig {
+    let int = |key: &str| retry.get(key).and_then(Value::as_i64);
+    core::RetryConfig {
+        max_attempts: int("max_attempts").and_then(|n| i32::try_from(n).ok()),
+        initial_delay_ms: int("initial_delay_ms"),
+        max_delay_ms: int("max_delay_ms"),
+        backoff_multiplier: retry.get("backoff_multiplier").and_then(Value::as_f64),
+        retryable_codes: retry
+            .get("retryable_codes")
+            .and_then(Value::as_array)
+            .map(|codes| {
+                codes
+                    .iter()
+                    .filter_map(|c| c.as_i64().and_then(|c| i32::try_from(c).ok()))
+                    .collect()
+            }),
+        ..core::RetryConfig::default()
+    }
 }
 
 pub fn response_to_thrift(response: &core::AduibResponse) -> Value {
@@ -506,5 +576,57 @@ mod tests {
         assert_eq!(response_from_thrift(&response_to_thrift(&ok)), ok);
         let bad = request_from_thrift(&json!({"method": "m", "data_json": "[1]"})).unwrap_err();
         assert_eq!(bad.code, 2001);
+    }
+
+    #[test]
+    fn auth_priority_and_retry_survive_the_wire() {
+        use crate::protocol::{Protocol, ReadLimits, Reader, Writer};
+        use crate::value::{Decoder, Encoder};
+        let mut request =
+            core::AduibRequest::new("r1", "rpc.v2/CaculService/CaculService.add", Map::new());
+        request.metadata.as_mut().unwrap().auth = Some(core::AuthContext {
+            scheme: core::AuthScheme::Bearer,
+            credentials: Some("not-a-real-token".into()),
+            principal: Some("alice".into()),
+            principal_type: None,
+            roles: Some(vec!["admin".into()]),
+        });
+        request.qos = Some(core::QosConfig {
+            priority: Some(core::Priority::High),
+            timeout_ms: Some(1500),
+            retry: Some(core::RetryConfig {
+                max_attempts: Some(4),
+                initial_delay_ms: Some(100),
+                max_delay_ms: Some(2000),
+                backoff_multiplier: Some(2.0),
+                retryable_codes: Some(vec![5002, 5003]),
+                ..core::RetryConfig::default()
+            }),
+            idempotency_key: Some("k1".into()),
+            ..core::QosConfig::default()
+        });
+        let schema = schema().unwrap();
+        let def = schema.struct_def("aduib_rpc_v2.Request").unwrap();
+        for protocol in [Protocol::Binary, Protocol::Compact] {
+            let mut w = Writer::new(protocol);
+            Encoder { schema }
+                .write_struct(&mut w, def, &request_to_thrift(&request), "request")
+                .unwrap();
+            let bytes = w.into_bytes();
+            let mut r = Reader::new(protocol, &bytes, ReadLimits::default());
+            let decoded = Decoder { schema }
+                .read_struct(&mut r, def, "request")
+                .unwrap();
+            let back = request_from_thrift(&decoded).unwrap();
+            assert_eq!(
+                back.metadata.as_ref().unwrap().auth,
+                metadata_auth(&request)
+            );
+            assert_eq!(back.qos, request.qos, "{protocol:?}");
+        }
+    }
+
+    fn metadata_auth(request: &core::AduibRequest) -> Option<core::AuthContext> {
+        request.metadata.as_ref().and_then(|m| m.auth.clone())
     }
 }

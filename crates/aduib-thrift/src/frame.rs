@@ -36,6 +36,9 @@ pub enum FrameError {
 pub struct ReadTimeouts {
     /// For the first byte of the next message.
     pub idle: Duration,
+    /// For a message's head (its frame length, or its header), from its
+    /// first byte.
+    pub head: Duration,
     /// For a whole message, from its first byte.
     pub message: Duration,
 }
@@ -103,6 +106,9 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                             Instant::now() + timeouts.idle,
                             FrameError::Idle(timeouts.idle),
                         ),
+                        Some(at) if !self.head_received() => {
+                            (at + timeouts.head, FrameError::Stalled(timeouts.head))
+                        }
                         Some(at) => (at + timeouts.message, FrameError::Stalled(timeouts.message)),
                     };
                     match tokio::time::timeout_at(deadline, self.io.read(&mut chunk)).await {
@@ -120,6 +126,14 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
                 });
             }
             self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Whether the head of the message being received is in.
+    fn head_received(&self) -> bool {
+        match self.framing {
+            Framing::Framed => self.buf.len() >= 4,
+            Framing::Buffered => self.walk.head_received(),
         }
     }
 

@@ -848,6 +848,11 @@ impl Walk {
         self.protocol
     }
 
+    /// Whether the message header (kind, name, sequence id) has been read.
+    pub fn head_received(&self) -> bool {
+        self.body.is_some()
+    }
+
     /// The message's length once `buffer` (the same bytes as in earlier
     /// calls, and maybe more) holds all of it; `Ok(None)` means "read more".
     pub fn advance(&mut self, buffer: &[u8]) -> Result<Option<usize>, ReadError> {

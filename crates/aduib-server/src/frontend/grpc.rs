@@ -105,6 +105,22 @@ pub async fn size_status(mut response: axum::response::Response) -> axum::respon
     response
 }
 
+/// Every call must present the server's token, if it has one, except
+/// health checks (probes carry no credentials).
+pub async fn require_token(
+    axum::extract::State(access): axum::extract::State<std::sync::Arc<crate::access::Access>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    let health = path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/aduib.rpc.v2.HealthService/");
+    match access.check_headers(request.headers()) {
+        Err(error) if !health => status_for(&error).into_http::<axum::body::Body>(),
+        _ => next.run(request).await,
+    }
+}
+
 /// The status of a client stream that is over a limit.
 fn too_much(what: String) -> Status {
     Status::resource_exhausted(what)

@@ -32,7 +32,32 @@ const TASK_SERVICE: &str = "rpc.v2/TaskService/";
 pub fn router(state: FrontendState) -> Router {
     Router::new()
         .route(JSONRPC_PATH, post(handle))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// Browser-origin rules and the server token, before anything is read.
+async fn guard(
+    State(state): State<FrontendState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let refusal = match state.access.check_browser(request.headers(), request.uri()) {
+        Err(refusal) => Some((refusal.status, refusal.error)),
+        Ok(()) => state
+            .access
+            .check_headers(request.headers())
+            .err()
+            .map(|error| (http::StatusCode::OK, error)),
+    };
+    match refusal {
+        Some((status, error)) => {
+            let mut response = json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error));
+            *response.status_mut() = status;
+            response
+        }
+        None => next.run(request).await,
+    }
 }
 
 /// What one JSON-RPC request asks for, once validated.

@@ -21,6 +21,7 @@ pub struct FrontendState {
     pub dispatcher: Dispatcher,
     pub limits: Limits,
     pub keep_alive: Duration,
+    pub access: std::sync::Arc<crate::access::Access>,
 }
 
 /// Reads a JSON body within the limits. Each way a body can be unusable

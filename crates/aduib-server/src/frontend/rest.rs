@@ -34,7 +34,34 @@ pub fn router(state: FrontendState) -> Router {
         .route("/aduib_rpc/v2/TaskService/{op}", post(task_service))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
+}
+
+/// Browser-origin rules and the server token, before anything is read.
+async fn guard(
+    State(state): State<FrontendState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let refused = match state.access.check_browser(request.headers(), request.uri()) {
+        Err(refusal) => Some((Some(refusal.status), refusal.error)),
+        Ok(()) => state
+            .access
+            .check_headers(request.headers())
+            .err()
+            .map(|error| (None, error)),
+    };
+    match refused {
+        Some((status, error)) => {
+            let mut response = error_reply(error);
+            if let Some(status) = status {
+                *response.status_mut() = status;
+            }
+            response
+        }
+        None => next.run(request).await,
+    }
 }
 
 async fn unary(State(state): State<FrontendState>, headers: HeaderMap, body: Body) -> Response {

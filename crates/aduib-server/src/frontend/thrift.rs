@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::access::Access;
 use crate::dispatch::{Dispatcher, fold_client_stream};
 use crate::server::{accept_until_stopped, stop_requested};
 
@@ -32,12 +33,13 @@ use crate::server::{accept_until_stopped, stop_requested};
 const DEFAULT_SERVICE: &str = "AduibRpcService";
 
 /// The IDLs a server answers for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Hosted {
     aduib: &'static Schema,
     /// The rich demo (`thrift/demo/rich.thrift`), when the workspace hosts it.
     demo: Option<&'static Schema>,
     limits: Limits,
+    access: std::sync::Arc<Access>,
 }
 
 /// Accepts connections until `stopped` turns true, then waits for open
@@ -47,6 +49,7 @@ pub async fn serve(
     dispatcher: Dispatcher,
     rich_demo: bool,
     limits: Limits,
+    access: std::sync::Arc<Access>,
     stopped: watch::Receiver<bool>,
 ) {
     let demo = if rich_demo {
@@ -59,6 +62,7 @@ pub async fn serve(
             aduib,
             demo,
             limits,
+            access,
         },
         (Err(error), _) | (_, Err(error)) => {
             tracing::error!(%error, "a built-in Thrift IDL does not parse");
@@ -67,6 +71,7 @@ pub async fn serve(
     };
     accept_until_stopped(listener, &limits, stopped, |stream, peer, stopped| {
         let dispatcher = dispatcher.clone();
+        let schema = schema.clone();
         async move {
             if let Err(error) = connection(stream, schema, dispatcher, stopped).await {
                 tracing::debug!(%peer, %error, "thrift connection closed");
@@ -121,6 +126,7 @@ async fn connection(
     let mut messages = MessageReader::new(read, protocol, framing, ReadLimits::from(&limits))
         .with_timeouts(ReadTimeouts {
             idle: limits.idle_timeout,
+            head: limits.header_timeout,
             message: limits.body_timeout,
         });
     loop {
@@ -131,7 +137,7 @@ async fn connection(
         };
         let protocol = protocol_of(&message);
         let reply = tokio::select! {
-            reply = handle(schema, &dispatcher, protocol, &message) => reply?,
+            reply = handle(&schema, &dispatcher, protocol, &message) => reply?,
             // A client that hangs up cancels its call (dropping the handler).
             () = hung_up(messages.get_mut()) => return Ok(()),
         };
@@ -154,7 +160,7 @@ async fn hung_up(read: &mut tokio::net::tcp::OwnedReadHalf) {
 /// One message → its reply (none for oneway calls). An error closes the
 /// connection: the message could not even be read as a call.
 async fn handle(
-    hosted: Hosted,
+    hosted: &Hosted,
     dispatcher: &Dispatcher,
     protocol: Protocol,
     message: &[u8],
@@ -201,7 +207,7 @@ async fn handle(
     let outcome = if is_demo {
         demo_call(method, &args)
     } else {
-        match call(dispatcher, &hosted.limits, service_name, method, &args).await {
+        match call(dispatcher, hosted, service_name, method, &args).await {
             Ok(value) => Outcome::Success(value),
             Err(error) => Outcome::Application(error),
         }
@@ -276,6 +282,17 @@ fn requests(args: &Value, limits: &Limits) -> Result<Vec<AduibRequest>, RpcError
     items.iter().map(request_from_thrift).collect()
 }
 
+/// Thrift carries the server token in the envelope: `metadata.auth.credentials`.
+fn authorized(access: &Access, request: AduibRequest) -> Result<AduibRequest, RpcError> {
+    let credentials = request
+        .metadata
+        .as_ref()
+        .and_then(|m| m.auth.as_ref())
+        .and_then(|a| a.credentials.as_deref());
+    access.check_token(credentials)?;
+    Ok(request)
+}
+
 fn too_many_items(limit: usize) -> RpcError {
     RpcError::new(
         ErrorCode::RequestTooLarge,
@@ -285,13 +302,14 @@ fn too_many_items(limit: usize) -> RpcError {
 
 async fn call(
     dispatcher: &Dispatcher,
-    limits: &Limits,
+    hosted: &Hosted,
     service: &str,
     method: &str,
     args: &Value,
 ) -> Result<Value, AppError> {
+    let limits = &hosted.limits;
     let single = || match args.get("request") {
-        Some(request) => request_from_thrift(request),
+        Some(request) => request_from_thrift(request).and_then(|r| authorized(&hosted.access, r)),
         None => Err(RpcError::new(
             ErrorCode::MissingRequiredField,
             "`request` is required",
@@ -330,13 +348,29 @@ async fn call(
             Err(error) => json!([response_to_thrift(&failure(error))]),
         },
         ("AduibRpcService", "CallClientStream") => {
-            response_to_thrift(&match requests(args, limits).and_then(fold_client_stream) {
+            response_to_thrift(&match requests(args, limits)
+                .and_then(|requests| {
+                    requests
+                        .into_iter()
+                        .map(|r| authorized(&hosted.access, r))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .and_then(fold_client_stream)
+            {
                 Ok(request) => dispatcher.call(request).await,
                 Err(error) => failure(error),
             })
         }
         ("AduibRpcService", "CallBidirectional") => {
-            match requests(args, limits).and_then(fold_client_stream) {
+            match requests(args, limits)
+                .and_then(|requests| {
+                    requests
+                        .into_iter()
+                        .map(|r| authorized(&hosted.access, r))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .and_then(fold_client_stream)
+            {
                 Ok(request) => collect(request).await,
                 Err(error) => json!([response_to_thrift(&failure(error))]),
             }
