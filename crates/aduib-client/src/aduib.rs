@@ -144,6 +144,7 @@ struct HttpAduib {
     stream_url: String,
     headers: HeaderMap,
     timeout: Option<Duration>,
+    limits: Limits,
 }
 
 impl HttpAduib {
@@ -167,6 +168,7 @@ impl HttpAduib {
             stream_url,
             headers: header_map(&config.headers)?,
             timeout: config.timeout,
+            limits: config.limits,
         })
     }
 
@@ -187,12 +189,14 @@ impl HttpAduib {
             return Ok(stream::once(async move { reply }).boxed());
         }
         let flavor = self.flavor;
-        Ok(sse::events(response, self.timeout)
-            .map(move |event| {
-                let data = event?.data;
-                parse_reply(flavor, &url, data.as_bytes())
-            })
-            .boxed())
+        Ok(
+            sse::events(response, self.timeout, self.limits.max_body_bytes)
+                .map(move |event| {
+                    let data = event?.data;
+                    parse_reply(flavor, &url, data.as_bytes())
+                })
+                .boxed(),
+        )
     }
 
     async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {
@@ -217,10 +221,7 @@ impl HttpAduib {
         };
         let response = self.post_body(&url, body, "application/json").await?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
+        let bytes = sse::read_body(response, self.timeout, self.limits.max_body_bytes).await?;
         match self.flavor {
             HttpFlavor::JsonRpc => match parse_json::<JsonRpcResponse>(&url, &bytes)? {
                 JsonRpcResponse {
@@ -284,10 +285,7 @@ impl HttpAduib {
     async fn read_reply(&self, response: reqwest::Response) -> Result<AduibResponse, ClientError> {
         let url = response.url().to_string();
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::from_reqwest(&url, self.timeout, e))?;
+        let body = sse::read_body(response, self.timeout, self.limits.max_body_bytes).await?;
         parse_reply(self.flavor, &url, &body).map_err(|error| {
             if status.is_success() {
                 error

@@ -26,6 +26,8 @@ pub enum ClientError {
     },
     #[error("bad reply from {url}: {reason}")]
     BadReply { url: String, reason: String },
+    #[error("the reply from {url} is larger than the limit of {limit} bytes")]
+    TooLarge { url: String, limit: usize },
     #[error("bad event stream from {url}: {error}")]
     Stream { url: String, error: SseError },
     #[error("{url} answered with an event stream; call it as a stream (`aduib stream`)")]

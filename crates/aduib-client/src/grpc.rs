@@ -16,15 +16,14 @@ use crate::aduib::{ClientConfig, ResponseStream};
 use crate::deadline::Deadline;
 use crate::error::ClientError;
 
-/// Largest message accepted, as the server side.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcAduib {
     target: String,
     channel: Channel,
     metadata: MetadataMap,
     timeout: Option<Duration>,
+    /// Largest message sent or accepted.
+    max_message_bytes: usize,
 }
 
 impl GrpcAduib {
@@ -44,14 +43,15 @@ impl GrpcAduib {
             channel: endpoint.connect_lazy(),
             metadata: metadata_map(&config.headers)?,
             timeout: config.timeout,
+            max_message_bytes: config.limits.max_grpc_message_bytes,
         })
     }
 
     fn aduib(&self) -> AduibRpcServiceClient<Channel> {
         AduibRpcServiceClient::new(self.channel.clone())
             .accept_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes)
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {

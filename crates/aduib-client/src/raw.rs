@@ -53,12 +53,15 @@ pub struct HttpReply {
 #[derive(Debug, Clone)]
 pub struct RawClient {
     http: reqwest::Client,
+    /// Largest reply body, or event, read.
+    max_body_bytes: usize,
 }
 
 impl RawClient {
     pub fn new() -> Result<Self, ClientError> {
         Ok(RawClient {
             http: crate::http_client()?,
+            max_body_bytes: aduib_core::Limits::default().max_body_bytes,
         })
     }
 
@@ -93,14 +96,9 @@ impl RawClient {
             })
             .collect();
         let body = if sse::is_event_stream(&response) {
-            ReplyBody::Events(sse::events(response, spec.timeout))
+            ReplyBody::Events(sse::events(response, spec.timeout, self.max_body_bytes))
         } else {
-            ReplyBody::Full(
-                response
-                    .bytes()
-                    .await
-                    .map_err(|e| ClientError::from_reqwest(&spec.url, spec.timeout, e))?,
-            )
+            ReplyBody::Full(sse::read_body(response, spec.timeout, self.max_body_bytes).await?)
         };
         Ok(HttpReply {
             status,

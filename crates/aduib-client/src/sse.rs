@@ -13,9 +13,13 @@ use crate::error::ClientError;
 pub fn events(
     response: reqwest::Response,
     timeout: Option<Duration>,
+    max_event_bytes: usize,
 ) -> BoxStream<'static, Result<SseEvent, ClientError>> {
     let url = response.url().to_string();
-    let state = (response.bytes_stream().boxed(), Some(SseDecoder::new()));
+    let state = (
+        response.bytes_stream().boxed(),
+        Some(SseDecoder::with_limit(max_event_bytes)),
+    );
     stream::unfold(state, move |(mut body, mut decoder)| {
         let url = url.clone();
         async move {
@@ -45,6 +49,36 @@ pub fn events(
     })
     .flatten()
     .boxed()
+}
+
+/// A whole reply body, refused once it is over `limit` bytes (a declared
+/// length over it is refused before reading).
+pub async fn read_body(
+    response: reqwest::Response,
+    timeout: Option<Duration>,
+    limit: usize,
+) -> Result<bytes::Bytes, ClientError> {
+    let url = response.url().to_string();
+    let too_large = || ClientError::TooLarge {
+        url: url.clone(),
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = response.bytes_stream();
+    let mut collected = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ClientError::from_reqwest(&url, timeout, e))?;
+        if collected.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
 }
 
 /// Whether a reply is an event stream.

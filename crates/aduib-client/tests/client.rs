@@ -371,3 +371,82 @@ async fn a_thrift_reply_to_another_call_is_refused() {
     };
     assert!(reason.contains("call 77 `Call`"), "{reason}");
 }
+
+/// A server that sends `head`, then `filler` forever (until the client
+/// leaves).
+async fn endless_server(head: &[u8], filler: Vec<u8>) -> String {
+    let head = head.to_vec();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 4096];
+        let _ = socket.read(&mut buf).await;
+        socket.write_all(&head).await.unwrap();
+        while socket.write_all(&filler).await.is_ok() {}
+    });
+    format!("http://{addr}")
+}
+
+fn small_client(transport: Transport, url: String) -> AduibClient {
+    AduibClient::new(ClientConfig {
+        transport,
+        url,
+        headers: vec![],
+        timeout: Some(Duration::from_secs(10)),
+        limits: aduib_core::Limits {
+            max_body_bytes: 64 * 1024,
+            ..aduib_core::Limits::default()
+        },
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_cannot_make_the_client_hold_more_than_the_limit() {
+    // A declared length over the limit: refused before reading.
+    let url = byte_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000000\r\n\r\n[",
+    )
+    .await;
+    let err = small_client(Transport::JsonRpc, url)
+        .call(&request("add", json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::TooLarge { limit: 65536, .. }),
+        "{err}"
+    );
+    // A chunked body that never ends.
+    let url = endless_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        format!("400\r\n{}\r\n", " ".repeat(0x400)).into_bytes(),
+    )
+    .await;
+    let err = small_client(Transport::Rest, url)
+        .call(&request("add", json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::TooLarge { .. }), "{err}");
+    // An event whose data line never ends.
+    let url = endless_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: ",
+        vec![b'x'; 4096],
+    )
+    .await;
+    let mut events = small_client(Transport::JsonRpc, url)
+        .stream(&request("countdown", json!({"start": 1})))
+        .await
+        .unwrap();
+    let err = events.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Stream {
+                error: SseError::TooLarge { limit: 65536 },
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -27,6 +27,8 @@ pub enum SseError {
     InvalidUtf8 { line: usize },
     #[error("event stream ended in the middle of an event ({pending_bytes} bytes undelivered)")]
     Truncated { pending_bytes: usize },
+    #[error("an event is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
 }
 
 /// Turns bytes, in chunks of any size, into events.
@@ -40,6 +42,8 @@ pub struct SseDecoder {
     pending: SseEvent,
     has_data: bool,
     has_fields: bool,
+    /// Largest event (its lines so far), in bytes; 0 is no limit.
+    max_event_bytes: usize,
 }
 
 impl SseDecoder {
@@ -47,6 +51,15 @@ impl SseDecoder {
         SseDecoder {
             at_start: true,
             ..SseDecoder::default()
+        }
+    }
+
+    /// A decoder that refuses events larger than `max_event_bytes`, so a
+    /// server sending a line that never ends cannot use up memory.
+    pub fn with_limit(max_event_bytes: usize) -> Self {
+        SseDecoder {
+            max_event_bytes,
+            ..SseDecoder::new()
         }
     }
 
@@ -68,6 +81,14 @@ impl SseDecoder {
                 b'\n' => self.end_line(&mut events)?,
                 _ => self.line.push(byte),
             }
+        }
+        // Checked once per chunk: memory stays within the limit plus a chunk.
+        if self.max_event_bytes > 0
+            && self.line.len() + self.pending.data.len() > self.max_event_bytes
+        {
+            return Err(SseError::TooLarge {
+                limit: self.max_event_bytes,
+            });
         }
         Ok(events)
     }
@@ -224,5 +245,22 @@ mod tests {
             data(&decode_all(&[frame.as_bytes()]).unwrap()),
             [r#"{"n":1}"#]
         );
+    }
+
+    #[test]
+    fn an_event_over_the_limit_is_refused() {
+        let mut decoder = SseDecoder::with_limit(64);
+        assert_eq!(decoder.feed(b"data: small\n\n").unwrap().len(), 1);
+        let endless = vec![b'x'; 40];
+        assert!(decoder.feed(b"data: ").is_ok());
+        assert!(decoder.feed(&endless).is_ok());
+        assert_eq!(
+            decoder.feed(&endless),
+            Err(SseError::TooLarge { limit: 64 })
+        );
+        // Many data lines add up too.
+        let mut decoder = SseDecoder::with_limit(64);
+        let line = b"data: 0123456789\n".repeat(8);
+        assert_eq!(decoder.feed(&line), Err(SseError::TooLarge { limit: 64 }));
     }
 }
