@@ -196,6 +196,7 @@ async fn wrong_argument_types() {
     );
     let text = reqwest::Client::new()
         .post(format!("http://{rest}/aduib_rpc/v2/rpc/stream"))
+        .header("content-type", "application/json")
         .body(stream.to_string())
         .send()
         .await
