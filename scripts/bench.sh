@@ -5,9 +5,13 @@
 # generator (`aduib bench`). Per transport the servers run side by side and are
 # measured in turn, one at a time, for several rounds; each server's median
 # round counts, so a noisy moment on a shared machine does not decide a ratio.
+# Every HTTP transport is measured by third-party generators too, so that no
+# figure depends on a generator we wrote: wrk for JSON-RPC and REST (16
+# connections), h2load for gRPC (16 connections x 1 stream, no pipelining, and
+# 16 x 4), alternating rounds in the same way.
 # Prints each measurement as JSON and then the ratios.
 #   BENCH_DURATION_S (per round, default 5), BENCH_ROUNDS (default 3),
-#   BENCH_CONCURRENCY (default 64)
+#   BENCH_CONCURRENCY (default 64), BENCH_TRANSPORTS (default all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -15,13 +19,20 @@ scripts/setup-system.sh
 venv=$(scripts/setup-peer.sh)
 cargo build --release --locked -p aduib-cli >&2
 cargo build --release --locked -p aduib-server --example bare_tonic >&2
+for tool in wrk h2load; do
+  command -v "$tool" >/dev/null || {
+    sudo_=""; [[ $(id -u) -eq 0 ]] || sudo_=sudo
+    $sudo_ apt-get install -y -qq --no-install-recommends wrk nghttp2-client >&2
+  }
+done
 bin=$CARGO_TARGET_DIR/release/aduib
 duration=${BENCH_DURATION_S:-5}
 rounds=${BENCH_ROUNDS:-3}
 concurrency=${BENCH_CONCURRENCY:-64}
 results=$(mktemp)
+work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -f "$results"; }
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$results" "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -39,6 +50,45 @@ measure() { # server-label transport url
     | tee -a "$results"
 }
 
+# The same unary CaculService.add(1, 2) for the third-party generators.
+add='{"aduib_rpc":"2.0","id":"b","method":"rpc.v2/CaculService/CaculService.add","data":{"x":1,"y":2}}'
+printf '%s' "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.v2/CaculService/CaculService.add\",\"params\":$add}" >"$work/jsonrpc.json"
+printf '%s' "$add" >"$work/rest.json"
+"$venv/bin/python" - "$work/grpc.bin" <<'PY'
+import struct, sys
+from google.protobuf import struct_pb2
+from aduib_rpc.grpc import aduib_rpc_v2_pb2 as pb
+data = struct_pb2.Struct(); data.update({"x": 1, "y": 2})
+message = pb.Request(aduib_rpc="2.0", id="b", method="rpc.v2/CaculService/CaculService.add", data=data).SerializeToString()
+open(sys.argv[1], "wb").write(struct.pack(">BI", 0, len(message)) + message)
+PY
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local file = io.open(os.getenv("BODY_FILE"), "rb")
+wrk.body = file:read("*a")
+file:close()
+LUA
+path_for() { case $1 in jsonrpc) echo /aduib_rpc ;; rest) echo /aduib_rpc/v2/rpc ;; grpc) echo /aduib.rpc.v2.AduibRpcService/Call ;; esac; }
+record() { # server transport generator: JSON of rps from stdin's number
+  python3 -c 'import json,sys; print(json.dumps({"server":sys.argv[1],"transport":sys.argv[2],"generator":sys.argv[3],"rps":float(sys.stdin.read().strip() or 0)}))' "$@" \
+    | tee -a "$results"
+}
+measure_wrk() { # label transport port
+  # A reply that is not a success (an error envelope) must not count.
+  local body
+  body=$(curl -s -H 'content-type: application/json' --data-binary "@$work/$2.json" "http://127.0.0.1:$3$(path_for "$2")")
+  [[ $body == *'"result":3'* || $body == *'"result": 3'* ]] || { echo "bench: $1 $2 answered $body" >&2; return 1; }
+  BODY_FILE="$work/$2.json" wrk -t 1 -c 16 -d "${duration}s" -s "$work/post.lua" "http://127.0.0.1:$3$(path_for "$2")" \
+    | awk '/^Requests\/sec/ {print $2}' | record "$1" "$2" wrk-c16
+}
+measure_h2load() { # label port streams
+  h2load -t 1 -c 16 -m "$3" -D "$duration" -d "$work/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$2$(path_for grpc)" 2>/dev/null \
+    | awk '/^finished in/ {gsub(",", "", $4); print $4} /^requests:/ && $8 != "0" {print "bench: failed requests: " $0 > "/dev/stderr"}' \
+    | record "$1" grpc "h2load-c16-m$3"
+}
+
 start() { # label port command...: starts a server in the background
   local label=$1 port=$2; shift 2
   "$@" >/dev/null 2>&1 & pids+=($!)
@@ -46,7 +96,7 @@ start() { # label port command...: starts a server in the background
   servers+=("$label $port")
 }
 
-for transport in jsonrpc rest grpc thrift; do
+for transport in ${BENCH_TRANSPORTS:-jsonrpc rest grpc thrift}; do
   servers=()
   first=${#pids[@]}
   port=$(free_port)
@@ -62,6 +112,10 @@ for transport in jsonrpc rest grpc thrift; do
     for server in "${servers[@]}"; do
       read -r label port <<<"$server"
       measure "$label" "$transport" "$(url_for "$transport" "$port")"
+      case $transport in
+        jsonrpc | rest) measure_wrk "$label" "$transport" "$port" ;;
+        grpc) measure_h2load "$label" "$port" 1; measure_h2load "$label" "$port" 4 ;;
+      esac
     done
   done
   for pid in "${pids[@]:first}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
@@ -72,19 +126,22 @@ import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 runs = {}
 for r in rows:
-    runs.setdefault((r["server"], r["transport"]), []).append(r)
+    runs.setdefault((r["server"], r["transport"], r.get("generator", "aduib")), []).append(r)
 def median(key):
     ordered = sorted(runs[key], key=lambda r: r["rps"])
     return ordered[(len(ordered) - 1) // 2]
-def row(label, t, other):
-    o, p = median(("ours", t)), median((other, t))
+def row(label, t, other, generator):
+    if ("ours", t, generator) not in runs or (other, t, generator) not in runs:
+        return
+    o, p = median(("ours", t, generator)), median((other, t, generator))
     ratio = o["rps"] / p["rps"] if p["rps"] else float("inf")
     spread = lambda key: "-".join(f"{f(r['rps'] for r in runs[key]):.0f}" for f in (min, max))
-    print(f"{label:<20} {o['rps']:>11.0f} {o['p50_ms']:>6.2f}/{o['p99_ms']:<6.2f} "
-          f"{p['rps']:>11.0f} {p['p50_ms']:>6.2f}/{p['p99_ms']:<6.2f} {ratio:>6.2f}x"
-          f"   (rounds: ours {spread(('ours', t))}, them {spread((other, t))})")
-print(f"\nmedian round of each   {'ours req/s':>11} {'p50/p99 ms':>13} {'them req/s':>11} {'p50/p99 ms':>13} {'ratio':>7}")
+    print(f"{label:<20} {generator:<16} {o['rps']:>11.0f} {p['rps']:>11.0f} {ratio:>7.2f}x"
+          f"   (rounds: ours {spread(('ours', t, generator))}, them {spread((other, t, generator))})")
+print(f"\nmedian round of each {'generator':<16} {'ours req/s':>11} {'them req/s':>11} {'ratio':>8}")
 for t in ("jsonrpc", "rest", "grpc", "thrift"):
-    row(f"peer {t}", t, "peer")
-row("bare tonic grpc", "grpc", "bare-tonic")
+    for g in ("aduib", "wrk-c16", "h2load-c16-m1", "h2load-c16-m4"):
+        row(f"peer {t}", t, "peer", g)
+for g in ("aduib", "h2load-c16-m1", "h2load-c16-m4"):
+    row("bare tonic grpc", "grpc", "bare-tonic", g)
 PY

@@ -336,3 +336,64 @@ async fn the_standard_grpc_health_service_is_served() {
     let first = watch.message().await.unwrap().unwrap();
     assert_eq!(first.status(), ServingStatus::Serving);
 }
+
+#[tokio::test]
+async fn a_slow_grpc_call_holds_up_neither_its_connection_nor_others() {
+    let server = start(Limits::default()).await;
+    let grpc = server.addr(Transport::Grpc).unwrap();
+    let connect = || async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        pb::aduib_rpc_service_client::AduibRpcServiceClient::new(channel)
+    };
+    let call = |function: &str, data: &str| {
+        let data: prost_types::Struct = {
+            let value: Value = serde_json::from_str(data).unwrap();
+            let fields = value
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let n = v.as_f64().unwrap();
+                    let kind = prost_types::value::Kind::NumberValue(n);
+                    (k.clone(), prost_types::Value { kind: Some(kind) })
+                })
+                .collect();
+            prost_types::Struct { fields }
+        };
+        pb::Request {
+            aduib_rpc: "2.0".into(),
+            id: function.into(),
+            method: format!("rpc.v2/CaculService/CaculService.{function}"),
+            data: Some(data),
+            ..Default::default()
+        }
+    };
+    let (mut first, mut second) = (connect().await, connect().await);
+    let mut same = first.clone();
+    let slow = tokio::spawn(async move {
+        first
+            .call(call("slow", r#"{"x": 1, "delay_ms": 2000}"#))
+            .await
+    });
+    // Once the slow call is running, quick calls on its connection and on
+    // another one answer at once.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for client in [&mut same, &mut second] {
+        let started = Instant::now();
+        client
+            .call(call("add", r#"{"x": 1, "y": 2}"#))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    assert!(!slow.is_finished(), "the slow call was still running");
+    slow.await.unwrap().unwrap();
+}
