@@ -8,11 +8,6 @@ high-water mark, CPU seconds, CLOSE_WAIT sockets on its ports.
 The binary is `$ADUIB_BIN`, else `$CARGO_TARGET_DIR/debug/aduib`, else
 `aduib` on PATH.
 
-Flags the server does not accept yet. The hardening flags (`--header-timeout-ms`
-...) are new. When `aduib serve --help` does not list one, the server is
-started without it so the test still measures the behaviour it targets, and
-a test that would pass anyway is failed with "aduib serve does not accept
---flag". A test that fails gets a note naming the missing flags.
 """
 from __future__ import annotations
 
@@ -48,14 +43,6 @@ def _find_binary() -> str:
 ADUIB_BIN = _find_binary()
 TRANSPORTS = ("jsonrpc", "rest", "grpc", "thrift")
 
-# Flags of the hardening contract: dropped (and reported) when the binary
-# does not know them yet. Any other flag is passed as is.
-NEW_FLAGS = {
-    "--max-json-depth", "--max-json-elements", "--max-batch", "--batch-concurrency",
-    "--max-stream-items", "--max-connections", "--header-timeout-ms", "--body-timeout-ms",
-    "--idle-timeout-ms", "--allow-host", "--allow-origin", "--auth-token-env",
-}
-
 ADD = "rpc.v2/CaculService/CaculService.add"
 ECHO = "rpc.v2/CaculService/CaculService.echo"
 COUNTDOWN = "rpc.v2/CaculService/CaculService.countdown"
@@ -71,35 +58,11 @@ H2_SETTINGS_ACK = b"\x00\x00\x00\x04\x01\x00\x00\x00\x00"
 # Starting and measuring the server
 # --------------------------------------------------------------------------
 
-_help_text: str | None = None
-
-
-def serve_help() -> str:
-    global _help_text
-    if _help_text is None:
-        try:
-            done = subprocess.run([ADUIB_BIN, "serve", "--help"], capture_output=True, text=True, timeout=20)
-            _help_text = done.stdout + done.stderr
-        except (OSError, subprocess.TimeoutExpired):
-            _help_text = ""
-    return _help_text
-
-
-def flag_supported(flag: str) -> bool:
-    text = serve_help()
-    return not text or re.search(re.escape(flag) + r"\b", text) is not None
-
-
-# Servers started while the current test runs (see pytest_runtest_call).
-_STARTED: list["Server"] = []
-
-
 @dataclass
 class Server:
     proc: subprocess.Popen
     urls: dict
     flags: list
-    dropped_flags: list
     stderr_path: str
     _stderr_file: object = field(repr=False, default=None)
 
@@ -223,26 +186,13 @@ def start_server(*flags: str, env: dict | None = None, nofile: int | None = None
                  transports=TRANSPORTS, timeout: float = 30.0) -> Server:
     """`aduib serve` with every transport in `transports` on a free loopback port.
 
-    `flags` are extra serve flags; the hardening flags the binary does not
-    know yet are dropped and remembered. `nofile` sets RLIMIT_NOFILE (soft
-    and hard) of the server only.
+    `flags` are extra serve flags. `nofile` sets RLIMIT_NOFILE (soft and
+    hard) of the server only.
     """
-    argv, dropped = [], []
-    it = iter(flags)
-    for flag in it:
-        value = None
-        if flag in NEW_FLAGS or (flag.startswith("--") and "=" not in flag):
-            value = next(it, None)
-        if flag in NEW_FLAGS and not flag_supported(flag):
-            dropped.append(f"{flag} {value}")
-            continue
-        argv.append(flag)
-        if value is not None:
-            argv.append(value)
     cmd = [ADUIB_BIN, "serve"]
     for t in transports:
         cmd += [f"--{t}", "127.0.0.1:0"]
-    cmd += argv
+    cmd += list(flags)
 
     def limit_fds():
         if nofile is not None:
@@ -255,7 +205,7 @@ def start_server(*flags: str, env: dict | None = None, nofile: int | None = None
         full_env.update(env)
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr_file, text=True,
                             env=full_env, preexec_fn=limit_fds if nofile else None)
-    server = Server(proc, {}, list(flags), dropped, stderr_file.name, stderr_file)
+    server = Server(proc, {}, list(flags), stderr_file.name, stderr_file)
     lines: queue.Queue = queue.Queue()
 
     def pump():
@@ -279,7 +229,6 @@ def start_server(*flags: str, env: dict | None = None, nofile: int | None = None
         parts = line.split()
         if len(parts) == 2 and parts[0] in TRANSPORTS:
             server.urls[parts[0]] = parts[1]
-    _STARTED.append(server)
     return server
 
 
@@ -296,36 +245,6 @@ def server_factory():
     yield make
     for server in started:
         server.stop(grace=2.0)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    """Fails a test that passed although its server lacked a contract flag,
-    and adds a note naming the missing flags to a test that failed."""
-    __tracebackhide__ = True
-    _STARTED.clear()
-    servers = [v for v in item.funcargs.values() if isinstance(v, Server)]
-    try:
-        result = yield
-    except BaseException as error:
-        dropped = _dropped(servers + _STARTED)
-        if dropped and hasattr(error, "add_note"):
-            error.add_note(f"note: aduib serve does not accept {', '.join(dropped)}; it ran without them")
-        raise
-    dropped = _dropped(servers + _STARTED)
-    if dropped:
-        raise AssertionError(f"aduib serve does not accept {', '.join(dropped)} "
-                             "(the behaviour passed without it, but the flag is part of the contract)")
-    return result
-
-
-def _dropped(servers) -> list[str]:
-    seen = []
-    for server in servers:
-        for flag in server.dropped_flags:
-            if flag not in seen:
-                seen.append(flag)
-    return seen
 
 
 class RssWatchdog:
