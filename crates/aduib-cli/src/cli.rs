@@ -99,16 +99,16 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
     /// Time to receive a request head [default: 10000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_ms: Option<u64>,
     /// Time to receive a request body or the rest of a Thrift message [default: 30000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_ms: Option<u64>,
     /// Close connections idle this long [default: 60000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: Option<u64>,
     /// HTTP/2 keep-alive ping interval [default: 30000].
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive_ms: Option<u64>,
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use aduib_core::{AduibRequest, AduibResponse, RpcError};
 use aduib_thrift::aduib::{health_from_thrift, request_to_thrift, response_from_thrift, schema};
 use aduib_thrift::message::{decode_reply, encode_call};
+use aduib_thrift::protocol::Reader;
 use aduib_thrift::{Framing, MessageReader, Outcome, Protocol, ReadLimits, write_message};
 use futures::stream::{self, StreamExt};
 use serde_json::{Value, json};
@@ -196,6 +197,9 @@ impl ThriftAduib {
                 .next_message()
                 .await
                 .map_err(|e| self.transport_error(e.to_string()))?;
+            // A reply to another call means the connection is out of step:
+            // it is dropped, not put back.
+            self.check_reply_header(&reply, service, method, seq)?;
             *slot = Some((reader, writer));
             Ok(reply)
         };
@@ -206,27 +210,8 @@ impl ThriftAduib {
                 url: self.target.clone(),
                 after: self.timeout.unwrap_or_default(),
             })??;
-        let bad_reply = |reason: String| ClientError::BadReply {
-            url: self.target.clone(),
-            reason,
-        };
-        let (header, outcome) =
-            decode_reply(schema, Protocol::Binary, &reply, function, self.limits)
-                .map_err(|e| bad_reply(e.to_string()))?;
-        // A server may answer with the bare or the multiplexed name.
-        let name_matches = header.name == method
-            || header
-                .name
-                .strip_prefix(service)
-                .and_then(|n| n.strip_prefix(':'))
-                == Some(method);
-        if header.seq != seq || !name_matches {
-            *self.connection.lock().await = None;
-            return Err(bad_reply(format!(
-                "the reply is to call {} `{}`, not to this call {seq} `{method}`",
-                header.seq, header.name
-            )));
-        }
+        let (_, outcome) = decode_reply(schema, Protocol::Binary, &reply, function, self.limits)
+            .map_err(|e| self.bad_reply(e.to_string()))?;
         Ok(match outcome {
             Outcome::Success(value) => Ok(value),
             Outcome::Declared { value, .. } => Err(RpcError::internal(value.to_string())),
@@ -238,6 +223,40 @@ impl ThriftAduib {
                     ))
                 })),
         })
+    }
+
+    /// The reply must carry the call's sequence id, and its name (bare or
+    /// multiplexed).
+    fn check_reply_header(
+        &self,
+        reply: &[u8],
+        service: &str,
+        method: &str,
+        seq: i32,
+    ) -> Result<(), ClientError> {
+        let header = Reader::new(Protocol::Binary, reply, self.limits)
+            .message_begin()
+            .map_err(|e| self.bad_reply(e.to_string()))?;
+        let name_matches = header.name == method
+            || header
+                .name
+                .strip_prefix(service)
+                .and_then(|n| n.strip_prefix(':'))
+                == Some(method);
+        if header.seq != seq || !name_matches {
+            return Err(self.bad_reply(format!(
+                "the reply is to call {} `{}`, not to this call {seq} `{method}`",
+                header.seq, header.name
+            )));
+        }
+        Ok(())
+    }
+
+    fn bad_reply(&self, reason: String) -> ClientError {
+        ClientError::BadReply {
+            url: self.target.clone(),
+            reason,
+        }
     }
 
     fn transport_error(&self, reason: String) -> ClientError {

@@ -34,8 +34,8 @@ pub struct Limits {
     /// file-descriptor limit.
     pub max_connections: Option<usize>,
     /// Time to receive a whole request head (HTTP/1.1), connection preface
-    /// and first request (HTTP/2), or the first bytes of a Thrift message
-    /// once one has started (10 s).
+    /// and first request (HTTP/2), a Thrift message's head once it has
+    /// started, or a new Thrift connection's first byte (10 s).
     pub header_timeout: Duration,
     /// Time to receive a whole request body or Thrift message once its head
     /// is in (30 s).

@@ -15,15 +15,18 @@
 //!   only kinds a page can send without a preflight) is not.
 //!
 //! A server bound beyond loopback should also require a token
-//! (`aduib serve --auth-token-env NAME`): every call must present it
-//! (`Authorization: Bearer <token>` or `X-API-Key` on HTTP and gRPC, the
-//! envelope's `metadata.auth.credentials` on Thrift). It is compared in
-//! constant time and never logged. Health checks stay open, for probes.
+//! (`aduib serve --auth-token-env NAME`): every call must present it, as
+//! `Authorization: Bearer <token>` or `X-API-Key` on HTTP and gRPC, or in
+//! the envelope's `metadata.auth.credentials` on any transport (the only
+//! place on Thrift, and where the peer's Python clients put it). It is
+//! compared in constant time and never logged. Health checks stay open, for
+//! probes; the Thrift demo service, which has no envelope to carry a token,
+//! is not served then.
 
 use std::fmt;
 use std::net::IpAddr;
 
-use aduib_core::{ErrorCode, RpcError};
+use aduib_core::{AduibRequest, ErrorCode, RpcError};
 use http::{HeaderMap, StatusCode, header};
 use subtle::ConstantTimeEq;
 
@@ -142,16 +145,30 @@ impl Access {
     /// The token check for HTTP and gRPC: `Authorization: Bearer <token>`
     /// or `X-API-Key: <token>`.
     pub fn check_headers(&self, headers: &HeaderMap) -> Result<(), RpcError> {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-                    .unwrap_or(v)
-            });
-        let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-        self.check_token(bearer.or(api_key))
+        self.check_token(header_token(headers))
+    }
+
+    /// The token check for an Aduib call: the transport's headers (when it
+    /// has them), else the envelope's `metadata.auth.credentials`, which is
+    /// where the peer's Python clients put it.
+    pub fn check_call(
+        &self,
+        headers: Option<&HeaderMap>,
+        request: &AduibRequest,
+    ) -> Result<(), RpcError> {
+        let from_envelope = || {
+            request
+                .metadata
+                .as_ref()
+                .and_then(|m| m.auth.as_ref())
+                .and_then(|a| a.credentials.as_deref())
+        };
+        self.check_token(headers.and_then(header_token).or_else(from_envelope))
+    }
+
+    /// Whether calls must present a token.
+    pub fn requires_token(&self) -> bool {
+        self.token.is_some()
     }
 
     /// Whether `presented` is the server's token: missing is 3000
@@ -172,6 +189,19 @@ impl Access {
             )),
         }
     }
+}
+
+/// `Authorization: Bearer <token>` (or a bare token), else `X-API-Key`.
+fn header_token(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .unwrap_or(v)
+        });
+    bearer.or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
 }
 
 /// `host[:port]` or `[v6]:port` → the name or address alone.

@@ -17,6 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::io::WriteDeadline;
 use crate::server::{accept_until_stopped, stop_requested};
 
 /// What an HTTP/2 connection by prior knowledge starts with.
@@ -60,7 +61,10 @@ async fn serve_connection(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout.min(limits.idle_timeout))
             .max_buf_size(MAX_HEAD_BYTES)
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
+            .serve_connection(
+                TokioIo::new(WriteDeadline::new(tcp, limits.body_timeout)),
+                TowerToHyperService::new(router)
+            )
     );
     let result = tokio::select! {
         result = connection.as_mut() => result,
@@ -79,6 +83,7 @@ async fn serve_connection(
 /// soon as they differ from it, without consuming anything.
 async fn starts_with_preface(tcp: &TcpStream) -> std::io::Result<bool> {
     let mut first = [0u8; H2_PREFACE.len()];
+    let mut pause = std::time::Duration::from_millis(2);
     loop {
         let n = tcp.peek(&mut first).await?;
         if n == 0 {
@@ -91,7 +96,10 @@ async fn starts_with_preface(tcp: &TcpStream) -> std::io::Result<bool> {
             return Ok(true);
         }
         // A prefix of the preface: wait for more bytes (the socket stays
-        // readable while they are unread, so readiness cannot tell).
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // readable while they are unread, so readiness cannot tell). Real
+        // clients send the preface in one segment; backing off keeps a
+        // peer that trickles it from costing more than a few wake-ups.
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(500));
     }
 }

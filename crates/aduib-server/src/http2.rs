@@ -35,6 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::io::WriteDeadline;
 use crate::server::{accept_until_stopped, stop_requested};
 
 /// Streams a peer may reset before we have answered, at once (hyper's
@@ -118,7 +119,10 @@ pub(crate) async fn serve_connection(
             .max_pending_accept_reset_streams(MAX_PENDING_RESETS)
             .max_local_error_reset_streams(MAX_ERROR_RESETS)
             .max_header_list_size(MAX_HEADER_LIST_BYTES)
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(router))
+            .serve_connection(
+                TokioIo::new(WriteDeadline::new(tcp, limits.body_timeout)),
+                TowerToHyperService::new(router)
+            )
     );
     let mut streams = FuturesUnordered::new();
     let mut stop = pin!(stop_requested(&mut stopped));
@@ -147,6 +151,12 @@ pub(crate) async fn serve_connection(
                     // answer GOAWAY's ping, is not waited for long.
                     idle.as_mut().reset(Instant::now() + GOAWAY_GRACE);
                     idle_state = Idle::Closing;
+                }
+                // Streams the GOAWAY raced with finish; the stop's grace
+                // bounds them.
+                Idle::Closing if !streams.is_empty() => {
+                    idle_state = Idle::Disarmed;
+                    break;
                 }
                 Idle::Closing => return Poll::Ready(Ok(())),
             }

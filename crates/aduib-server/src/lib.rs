@@ -39,6 +39,7 @@ pub mod dispatch;
 pub mod frontend;
 mod http1;
 mod http2;
+mod io;
 pub mod registry;
 pub mod server;
 pub mod sse;

@@ -397,3 +397,94 @@ async fn a_slow_grpc_call_holds_up_neither_its_connection_nor_others() {
     assert!(!slow.is_finished(), "the slow call was still running");
     slow.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
+    let mut registry = HandlerRegistry::new();
+    register_cacul_service(&mut registry);
+    let token = "token-made-up-for-this-test";
+    let config = ServerConfig {
+        access: aduib_server::Access {
+            token: Some(aduib_server::Token::new(token)),
+            ..aduib_server::Access::default()
+        },
+        ..ServerConfig::default()
+    };
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = Server::new(registry, config)
+        .start(&[
+            (Transport::JsonRpc, any),
+            (Transport::Rest, any),
+            (Transport::Grpc, any),
+        ])
+        .await
+        .unwrap();
+    let jsonrpc = server.addr(Transport::JsonRpc).unwrap();
+    let rest = server.addr(Transport::Rest).unwrap();
+    let post = |url: String, body: String, authorization: Option<String>| async move {
+        let mut request = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    let url = format!("http://{jsonrpc}/aduib_rpc");
+    let code = |reply: &Value| reply["error"]["code"].clone();
+    assert_eq!(code(&post(url.clone(), ADD.into(), None).await), 3000);
+    let wrong = Some("Bearer nope".to_owned());
+    assert_eq!(code(&post(url.clone(), ADD.into(), wrong).await), 3001);
+    let bearer = Some(format!("Bearer {token}"));
+    let reply = post(url.clone(), ADD.into(), bearer).await;
+    assert_eq!(reply["result"]["result"], 3, "{reply}");
+    // In the envelope, as the peer's Python clients send it.
+    let in_envelope = ADD.replace(
+        r#""data":{"x":1,"y":2}"#,
+        &format!(
+            r#""data":{{"x":1,"y":2}},"metadata":{{"timestamp_ms":0,"auth":{{"scheme":"bearer","credentials":"{token}"}}}}"#
+        ),
+    );
+    let reply = post(url, in_envelope, None).await;
+    assert_eq!(reply["result"]["result"], 3, "{reply}");
+    // Health needs no token.
+    let health = post(
+        format!("http://{rest}/aduib_rpc/v2/HealthService/Check"),
+        "{}".into(),
+        None,
+    )
+    .await;
+    assert_eq!(health["status"], "healthy", "{health}");
+    // gRPC: the envelope's credentials, no metadata.
+    let grpc = server.addr(Transport::Grpc).unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = pb::aduib_rpc_service_client::AduibRpcServiceClient::new(channel);
+    let mut request = pb::Request {
+        aduib_rpc: "2.0".into(),
+        id: "g".into(),
+        method: "rpc.v2/CaculService/CaculService.echo".into(),
+        ..Default::default()
+    };
+    let refused = client.call(request.clone()).await.unwrap().into_inner();
+    let refused = format!("{:?}", refused.payload);
+    assert!(refused.contains("code: 3000"), "{refused}");
+    request.metadata = Some(pb::RequestMetadata {
+        auth: Some(pb::AuthContext {
+            scheme: pb::AuthScheme::Bearer as i32,
+            credentials: Some(token.into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let answered = client.call(request).await.unwrap().into_inner();
+    assert_eq!(
+        answered.status,
+        pb::ResponseStatus::Success as i32,
+        "{answered:?}"
+    );
+}

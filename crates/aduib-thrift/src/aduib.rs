@@ -200,8 +200,8 @@ pub fn request_from_thrift(value: &Value) -> Result<core::AduibRequest, RpcError
     })
 }
 
-/// An enum decoded by name (`AUTH_SCHEME_BEARER`) or, when the number is
-/// not in the IDL, as the number.
+/// An enum the decoder named (`AUTH_SCHEME_BEARER`); a number the IDL does
+/// not know is no name.
 fn enum_name(value: &Value) -> Option<&str> {
     value.as_str()
 }

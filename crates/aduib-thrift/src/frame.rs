@@ -25,7 +25,7 @@ pub enum FrameError {
     Malformed(ReadError),
     #[error("no message started within {0:?}")]
     Idle(Duration),
-    #[error("a message was not received whole within {0:?}")]
+    #[error("a message was not received within {0:?} of its first byte")]
     Stalled(Duration),
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -90,12 +90,16 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
         let mut started = (!self.buf.is_empty()).then(Instant::now);
         loop {
             if let Some(length) = self.complete_length()? {
-                let message: Vec<u8> = self.buf.drain(..length).collect();
+                // A frame's 4-byte length prefix is not part of the message.
+                let skip = if self.framing == Framing::Framed {
+                    4
+                } else {
+                    0
+                };
+                self.buf.drain(..skip);
+                let message: Vec<u8> = self.buf.drain(..length - skip).collect();
                 self.walk = Walk::new(self.walk.protocol(), self.limits);
-                return Ok(match self.framing {
-                    Framing::Framed => message[4..].to_vec(),
-                    Framing::Buffered => message,
-                });
+                return Ok(message);
             }
             let mut chunk = [0u8; 16 * 1024];
             let n = match self.timeouts {

@@ -30,9 +30,14 @@ pub async fn routes(
     dispatcher: Dispatcher,
     demo: bool,
     limits: Limits,
+    access: std::sync::Arc<crate::access::Access>,
 ) -> Result<Routes, tonic_reflection::server::Error> {
     let max_message = limits.max_grpc_message_bytes;
-    let frontend = GrpcFrontend { dispatcher, limits };
+    let frontend = GrpcFrontend {
+        dispatcher,
+        limits,
+        access,
+    };
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(aduib_proto::FILE_DESCRIPTOR_SET)
@@ -106,17 +111,21 @@ pub async fn size_status(mut response: axum::response::Response) -> axum::respon
 }
 
 /// Every call must present the server's token, if it has one, except
-/// health checks (probes carry no credentials).
+/// health checks (probes carry no credentials); Aduib calls are checked by
+/// their handlers, since the token may be in the envelope.
 pub async fn require_token(
     axum::extract::State(access): axum::extract::State<std::sync::Arc<crate::access::Access>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let path = request.uri().path();
-    let health = path.starts_with("/grpc.health.v1.Health/")
-        || path.starts_with("/aduib.rpc.v2.HealthService/");
+    // Aduib calls may carry the token in the envelope: checked by the
+    // handlers. Health is open.
+    let checked_later = path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/aduib.rpc.v2.HealthService/")
+        || path.starts_with("/aduib.rpc.v2.AduibRpcService/");
     match access.check_headers(request.headers()) {
-        Err(error) if !health => status_for(&error).into_http::<axum::body::Body>(),
+        Err(error) if !checked_later => status_for(&error).into_http::<axum::body::Body>(),
         _ => next.run(request).await,
     }
 }
@@ -130,6 +139,26 @@ fn too_much(what: String) -> Status {
 struct GrpcFrontend {
     dispatcher: Dispatcher,
     limits: Limits,
+    access: std::sync::Arc<crate::access::Access>,
+}
+
+impl GrpcFrontend {
+    /// The server token, from the call's metadata or the envelope.
+    fn authorize<T>(
+        &self,
+        call: &Request<T>,
+        request: Result<AduibRequest, Rejected>,
+    ) -> Result<AduibRequest, Rejected> {
+        let request = request?;
+        if !self.access.requires_token() {
+            return Ok(request);
+        }
+        let headers = call.metadata().clone().into_headers();
+        match self.access.check_call(Some(&headers), &request) {
+            Ok(()) => Ok(request),
+            Err(error) => Err((request.id.clone().unwrap_or_default(), error)),
+        }
+    }
 }
 
 /// A request that cannot be run: its id, and why.
@@ -187,6 +216,13 @@ fn resource_status(status: Status) -> Status {
     status
 }
 
+/// A call's metadata (as an empty request, for [`GrpcFrontend::authorize`])
+/// and its message.
+fn split<T>(request: Request<T>) -> (Request<()>, T) {
+    let (metadata, extensions, message) = request.into_parts();
+    (Request::from_parts(metadata, extensions, ()), message)
+}
+
 fn rejection((id, error): Rejected) -> pb::Response {
     response_to_proto(&AduibResponse::failure(id, error))
 }
@@ -198,10 +234,13 @@ fn one(response: pb::Response) -> ResponseStream<pb::Response> {
 #[tonic::async_trait]
 impl AduibRpcService for GrpcFrontend {
     async fn call(&self, request: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
-        Ok(Response::new(match envelope(request.into_inner()) {
-            Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
-            Err(rejected) => rejection(rejected),
-        }))
+        let (metadata, message) = split(request);
+        Ok(Response::new(
+            match self.authorize(&metadata, envelope(message)) {
+                Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+                Err(rejected) => rejection(rejected),
+            },
+        ))
     }
 
     type CallServerStreamStream = ResponseStream<pb::Response>;
@@ -210,10 +249,13 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<pb::Request>,
     ) -> Result<Response<Self::CallServerStreamStream>, Status> {
-        Ok(Response::new(match envelope(request.into_inner()) {
-            Ok(request) => self.stream(request),
-            Err(rejected) => one(rejection(rejected)),
-        }))
+        let (metadata, message) = split(request);
+        Ok(Response::new(
+            match self.authorize(&metadata, envelope(message)) {
+                Ok(request) => self.stream(request),
+                Err(rejected) => one(rejection(rejected)),
+            },
+        ))
     }
 
     async fn call_client_stream(

@@ -36,27 +36,21 @@ pub fn router(state: FrontendState) -> Router {
         .with_state(state)
 }
 
-/// Browser-origin rules and the server token, before anything is read.
+/// Browser-origin rules, before anything is read. (The token is checked per
+/// call, in [`plan`]: it may travel in the envelope, and health is open.)
 async fn guard(
     State(state): State<FrontendState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let refusal = match state.access.check_browser(request.headers(), request.uri()) {
-        Err(refusal) => Some((refusal.status, refusal.error)),
-        Ok(()) => state
-            .access
-            .check_headers(request.headers())
-            .err()
-            .map(|error| (http::StatusCode::OK, error)),
-    };
-    match refusal {
-        Some((status, error)) => {
-            let mut response = json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error));
-            *response.status_mut() = status;
+    match state.access.check_browser(request.headers(), request.uri()) {
+        Err(refusal) => {
+            let error = JsonRpcResponse::aduib_error(JsonRpcId::Null, &refusal.error);
+            let mut response = json(&error);
+            *response.status_mut() = refusal.status;
             response
         }
-        None => next.run(request).await,
+        Ok(()) => next.run(request).await,
     }
 }
 
@@ -78,8 +72,8 @@ async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Bo
         Err(error) => return json(&JsonRpcResponse::aduib_error(JsonRpcId::Null, &error)),
     };
     match value {
-        Value::Array(items) => batch(&state, items).await,
-        single => match plan(single, wants_event_stream(&headers), &state) {
+        Value::Array(items) => batch(&state, &headers, items).await,
+        single => match plan(single, &headers, Member::Single, &state) {
             Plan::Stream(id, request) => {
                 let frames = state
                     .dispatcher
@@ -105,7 +99,7 @@ async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Bo
     }
 }
 
-async fn batch(state: &FrontendState, items: Vec<Value>) -> Response {
+async fn batch(state: &FrontendState, headers: &HeaderMap, items: Vec<Value>) -> Response {
     if items.is_empty() {
         let error = RpcError::new(
             ErrorCode::InvalidMessage,
@@ -126,7 +120,7 @@ async fn batch(state: &FrontendState, items: Vec<Value>) -> Response {
     }
     let plans = items
         .into_iter()
-        .map(|item| match plan(item, false, state) {
+        .map(|item| match plan(item, headers, Member::OfBatch, state) {
             Plan::Stream(id, _)
             | Plan::Health {
                 id, watch: true, ..
@@ -162,7 +156,15 @@ async fn run(state: &FrontendState, plan: Plan) -> JsonRpcResponse {
     }
 }
 
-fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
+/// Whether a request is the whole body or one member of a batch (which
+/// never streams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Single,
+    OfBatch,
+}
+
+fn plan(value: Value, headers: &HeaderMap, member: Member, state: &FrontendState) -> Plan {
     let Value::Object(mut fields) = value else {
         return Plan::Fail(
             JsonRpcId::Null,
@@ -269,6 +271,10 @@ fn plan(value: Value, wants_stream: bool, state: &FrontendState) -> Plan {
             );
         }
     };
+    if let Err(error) = state.access.check_call(Some(headers), &request) {
+        return Plan::Fail(id, error);
+    }
+    let wants_stream = member == Member::Single && wants_event_stream(headers);
     let stream = match method.as_str() {
         CALL => wants_stream,
         CALL_SERVER_STREAM => true,

@@ -38,29 +38,21 @@ pub fn router(state: FrontendState) -> Router {
         .with_state(state)
 }
 
-/// Browser-origin rules and the server token, before anything is read.
+/// Browser-origin rules, before anything is read. (The token is checked per
+/// call, in [`read_request`]: it may travel in the envelope, and health is
+/// open.)
 async fn guard(
     State(state): State<FrontendState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let refused = match state.access.check_browser(request.headers(), request.uri()) {
-        Err(refusal) => Some((Some(refusal.status), refusal.error)),
-        Ok(()) => state
-            .access
-            .check_headers(request.headers())
-            .err()
-            .map(|error| (None, error)),
-    };
-    match refused {
-        Some((status, error)) => {
-            let mut response = error_reply(error);
-            if let Some(status) = status {
-                *response.status_mut() = status;
-            }
+    match state.access.check_browser(request.headers(), request.uri()) {
+        Err(refusal) => {
+            let mut response = error_reply(refusal.error);
+            *response.status_mut() = refusal.status;
             response
         }
-        None => next.run(request).await,
+        Ok(()) => next.run(request).await,
     }
 }
 
@@ -148,7 +140,9 @@ async fn read_request(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<AduibRequest, RpcError> {
-    AduibRequest::from_value(read_json_body(headers, body, &state.limits).await?)
+    let request = AduibRequest::from_value(read_json_body(headers, body, &state.limits).await?)?;
+    state.access.check_call(Some(headers), &request)?;
+    Ok(request)
 }
 
 /// `{"service"?}` → the health answer. An empty body means "the server".

@@ -122,7 +122,9 @@ async fn connection(
         // A connection that never speaks must not hold up a stop.
         () = stop_requested(&mut stopped) => return Ok(()),
     };
-    let (read, mut write) = stream.into_split();
+    let (read, write) = stream.into_split();
+    // A peer that stops reading our replies must not hold the connection.
+    let mut write = crate::io::WriteDeadline::new(write, limits.body_timeout);
     let mut messages = MessageReader::new(read, protocol, framing, ReadLimits::from(&limits))
         .with_timeouts(ReadTimeouts {
             idle: limits.idle_timeout,
@@ -204,7 +206,16 @@ async fn handle(
             )));
         }
     };
-    let outcome = if is_demo {
+    let outcome = if is_demo && hosted.access.requires_token() {
+        // The demo has no envelope to carry the token in.
+        Outcome::Application(AppError::new(
+            AppErrorKind::UnknownMethod,
+            format!(
+                "{} is not served while the server requires a token",
+                header.name
+            ),
+        ))
+    } else if is_demo {
         demo_call(method, &args)
     } else {
         match call(dispatcher, hosted, service_name, method, &args).await {
@@ -284,12 +295,7 @@ fn requests(args: &Value, limits: &Limits) -> Result<Vec<AduibRequest>, RpcError
 
 /// Thrift carries the server token in the envelope: `metadata.auth.credentials`.
 fn authorized(access: &Access, request: AduibRequest) -> Result<AduibRequest, RpcError> {
-    let credentials = request
-        .metadata
-        .as_ref()
-        .and_then(|m| m.auth.as_ref())
-        .and_then(|a| a.credentials.as_deref());
-    access.check_token(credentials)?;
+    access.check_call(None, &request)?;
     Ok(request)
 }
 
