@@ -85,7 +85,7 @@ measure_wrk() { # label transport port
 measure_h2load() { # label port streams
   h2load -t 1 -c 16 -m "$3" -D "$duration" -d "$work/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://127.0.0.1:$2$(path_for grpc)" 2>/dev/null \
-    | awk '/^finished in/ {gsub(",", "", $4); print $4} /^requests:/ && $8 != "0" {print "bench: failed requests: " $0 > "/dev/stderr"}' \
+    | awk '/^finished in/ {gsub(",", "", $4); print $4} /^requests:/ && $10 != "0" {print "bench: failed requests: " $0 > "/dev/stderr"}' \
     | record "$1" grpc "h2load-c16-m$3"
 }
 

@@ -46,16 +46,6 @@ const MAX_ERROR_RESETS: usize = 1024;
 /// How long a connection closed for idleness may take to say goodbye.
 const GOAWAY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Idle {
-    /// No stream is open; the timer runs.
-    Armed,
-    /// Streams are open.
-    Disarmed,
-    /// GOAWAY sent for idleness; the timer bounds the goodbye.
-    Closing,
-}
-
 /// Largest header list a request may carry.
 const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
@@ -127,39 +117,23 @@ pub(crate) async fn serve_connection(
     let mut streams = FuturesUnordered::new();
     let mut stop = pin!(stop_requested(&mut stopped));
     let mut stopping = false;
-    // Runs while no stream is open: the first request must come within the
-    // header timeout, later ones within the idle timeout.
-    let mut idle = pin!(tokio::time::sleep(
-        limits.header_timeout.min(limits.idle_timeout)
-    ));
-    let mut idle_state = Idle::Armed;
+    let mut idle = IdleTimer::new(&limits);
     let result = poll_fn(|cx| {
         if !stopping && stop.as_mut().poll(cx).is_ready() {
             // GOAWAY: no new streams; the open ones finish.
             connection.as_mut().graceful_shutdown();
             stopping = true;
         }
-        loop {
-            match idle_state {
-                Idle::Disarmed => break,
-                _ if idle.as_mut().poll(cx).is_pending() => break,
-                Idle::Armed => {
-                    tracing::debug!("closing an idle HTTP/2 connection");
-                    connection.as_mut().graceful_shutdown();
-                    stopping = true;
-                    // A peer that never finished the handshake, or does not
-                    // answer GOAWAY's ping, is not waited for long.
-                    idle.as_mut().reset(Instant::now() + GOAWAY_GRACE);
-                    idle_state = Idle::Closing;
-                }
-                // Streams the GOAWAY raced with finish; the stop's grace
-                // bounds them.
-                Idle::Closing if !streams.is_empty() => {
-                    idle_state = Idle::Disarmed;
-                    break;
-                }
-                Idle::Closing => return Poll::Ready(Ok(())),
+        match idle.poll(cx, streams.is_empty()) {
+            IdleEvent::None => {}
+            IdleEvent::Expired => {
+                tracing::debug!("closing an idle HTTP/2 connection");
+                connection.as_mut().graceful_shutdown();
+                stopping = true;
             }
+            // A peer that never finished the handshake, or does not answer
+            // GOAWAY's ping, is not waited for.
+            IdleEvent::GoodbyeOverdue => return Poll::Ready(Ok(())),
         }
         // Reads requests and writes whatever the streams have produced since
         // the last poll, in as few writes as the buffers allow.
@@ -170,18 +144,7 @@ pub(crate) async fn serve_connection(
         // Runs the calls; their responses wake this task, whose next poll
         // of the connection sends them all.
         while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
-        match (streams.is_empty(), idle_state) {
-            (true, Idle::Disarmed) => {
-                idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-                idle_state = Idle::Armed;
-                // Registers the new deadline with this task.
-                if idle.as_mut().poll(cx).is_ready() {
-                    cx.waker().wake_by_ref();
-                }
-            }
-            (false, Idle::Armed) => idle_state = Idle::Disarmed,
-            _ => {}
-        }
+        idle.note(streams.is_empty());
         // The connection ends only once its streams have; any stream future
         // left then answers a peer that is gone.
         done
@@ -189,6 +152,80 @@ pub(crate) async fn serve_connection(
     .await;
     if let Err(error) = result {
         tracing::debug!(%error, "HTTP/2 connection ended with an error");
+    }
+}
+
+/// The idle timer of one connection. It is lazy: calls only note when the
+/// connection went idle (a clock read), and the timer is touched when it
+/// fires, so a busy connection does not reset a timer on every call.
+struct IdleTimer {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// When the last stream ended; `None` while streams are open.
+    idle_since: Option<Instant>,
+    /// No stream yet: the first must come within the header timeout.
+    first: Option<std::time::Duration>,
+    timeout: std::time::Duration,
+    /// GOAWAY sent for idleness.
+    closing: bool,
+}
+
+enum IdleEvent {
+    None,
+    /// Idle for the whole timeout: say goodbye.
+    Expired,
+    /// Goodbye said, nothing open, and the grace is over.
+    GoodbyeOverdue,
+}
+
+impl IdleTimer {
+    fn new(limits: &Limits) -> Self {
+        let first = limits.header_timeout.min(limits.idle_timeout);
+        IdleTimer {
+            sleep: Box::pin(tokio::time::sleep(first)),
+            idle_since: Some(Instant::now()),
+            first: Some(first),
+            timeout: limits.idle_timeout,
+            closing: false,
+        }
+    }
+
+    fn note(&mut self, no_streams: bool) {
+        match (no_streams, self.idle_since) {
+            (true, None) => self.idle_since = Some(Instant::now()),
+            (false, Some(_)) => {
+                self.idle_since = None;
+                self.first = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn poll(&mut self, cx: &mut std::task::Context<'_>, no_streams: bool) -> IdleEvent {
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return IdleEvent::None;
+            }
+            let now = Instant::now();
+            if self.closing {
+                if no_streams {
+                    return IdleEvent::GoodbyeOverdue;
+                }
+                // Streams that raced with GOAWAY finish; the stop's grace
+                // bounds them.
+                self.sleep.as_mut().reset(now + self.timeout);
+                continue;
+            }
+            let timeout = self.first.unwrap_or(self.timeout);
+            match self.idle_since {
+                Some(since) if no_streams && since + timeout <= now => {
+                    self.closing = true;
+                    self.sleep.as_mut().reset(now + GOAWAY_GRACE);
+                    return IdleEvent::Expired;
+                }
+                Some(since) => self.sleep.as_mut().reset(since + timeout),
+                None => self.sleep.as_mut().reset(now + timeout),
+            }
+        }
     }
 }
 

@@ -140,7 +140,10 @@ impl Server {
                 )
                 .await?
                 .into_axum_router()
-                .layer(axum::middleware::map_response(frontend::grpc::size_status));
+                // tower's MapResponse: no boxed future per call.
+                .layer(tower::util::MapResponseLayer::new(
+                    frontend::grpc::size_status,
+                ));
                 // The token check costs a layer per call: only when there is one.
                 Frontend::Http2(match self.state.access.token {
                     Some(_) => router.layer(axum::middleware::from_fn_with_state(

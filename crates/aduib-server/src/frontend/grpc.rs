@@ -94,7 +94,7 @@ pub async fn routes(
 /// tonic answers a message over the size limit with OUT_OF_RANGE; gRPC's
 /// convention (grpc-go, grpc-java, and what clients retry on) is
 /// RESOURCE_EXHAUSTED. This fixes the status of such answers.
-pub async fn size_status(mut response: axum::response::Response) -> axum::response::Response {
+pub fn size_status(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
     let over_limit = headers.get("grpc-status").is_some_and(|s| s == "11")
         && headers
