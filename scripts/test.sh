@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, the Rust test suite, and interop in both
-# directions with the real Python aduib-rpc 2.0.1 peer, the hostile-client
-# suite. Sets itself up first.
+# directions with the real Python aduib-rpc 2.0.1 peer, short fuzz runs and the
+# hostile-client suite. Sets itself up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -16,5 +16,7 @@ cargo test --workspace --locked
 step "interop with the Python peer"
 cargo build --locked -p aduib-cli
 ADUIB_BIN=$CARGO_TARGET_DIR/debug/aduib "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
+step "fuzz every decoder briefly (scripts/fuzz.sh; long runs: see fuzz/README.md)"
+scripts/fuzz.sh "${ADUIB_FUZZ_SECONDS:-20}"
 step "hostile clients against aduib serve"
 ADUIB_BIN=$CARGO_TARGET_DIR/debug/aduib "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/hostile
