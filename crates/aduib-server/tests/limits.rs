@@ -64,6 +64,14 @@ async fn closed_after(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, Duration) {
     (reply, started.elapsed())
 }
 
+async fn grpc_channel(addr: SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
 /// `CaculService.add(1, 2)` as a JSON-RPC request.
 const ADD: &str = r#"{"jsonrpc":"2.0","id":1,"method":"rpc.v2/CaculService/CaculService.add","params":{"aduib_rpc":"2.0","id":"r1","method":"rpc.v2/CaculService/CaculService.add","data":{"x":1,"y":2}}}"#;
 
@@ -263,11 +271,7 @@ async fn grpc_limits_answer_resource_exhausted() {
     })
     .await;
     let grpc = server.addr(Transport::Grpc).unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = grpc_channel(grpc).await;
     let mut client = pb::aduib_rpc_service_client::AduibRpcServiceClient::new(channel);
     let big = pb::Request {
         aduib_rpc: "2.0".into(),
@@ -300,11 +304,7 @@ async fn the_standard_grpc_health_service_is_served() {
     use tonic_health::pb::health_client::HealthClient;
     let server = start(Limits::default()).await;
     let grpc = server.addr(Transport::Grpc).unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = grpc_channel(grpc).await;
     let mut health = HealthClient::new(channel);
     for service in ["", "aduib.rpc.v2.AduibRpcService"] {
         let reply = health
@@ -342,11 +342,7 @@ async fn a_slow_grpc_call_holds_up_neither_its_connection_nor_others() {
     let server = start(Limits::default()).await;
     let grpc = server.addr(Transport::Grpc).unwrap();
     let connect = || async {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = grpc_channel(grpc).await;
         pb::aduib_rpc_service_client::AduibRpcServiceClient::new(channel)
     };
     let call = |function: &str, data: &str| {
@@ -458,11 +454,7 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
     assert_eq!(health["status"], "healthy", "{health}");
     // gRPC: the envelope's credentials, no metadata.
     let grpc = server.addr(Transport::Grpc).unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = grpc_channel(grpc).await;
     let mut client = pb::aduib_rpc_service_client::AduibRpcServiceClient::new(channel);
     let mut request = pb::Request {
         aduib_rpc: "2.0".into(),

@@ -293,6 +293,15 @@ fn requests(args: &Value, limits: &Limits) -> Result<Vec<AduibRequest>, RpcError
     items.iter().map(request_from_thrift).collect()
 }
 
+/// A client stream's `requests`, each authorized, folded into one request.
+fn client_stream(args: &Value, hosted: &Hosted) -> Result<AduibRequest, RpcError> {
+    let requests = requests(args, &hosted.limits)?
+        .into_iter()
+        .map(|request| authorized(&hosted.access, request))
+        .collect::<Result<Vec<_>, _>>()?;
+    fold_client_stream(requests)
+}
+
 /// Thrift carries the server token in the envelope: `metadata.auth.credentials`.
 fn authorized(access: &Access, request: AduibRequest) -> Result<AduibRequest, RpcError> {
     access.check_call(None, &request)?;
@@ -354,33 +363,15 @@ async fn call(
             Err(error) => json!([response_to_thrift(&failure(error))]),
         },
         ("AduibRpcService", "CallClientStream") => {
-            response_to_thrift(&match requests(args, limits)
-                .and_then(|requests| {
-                    requests
-                        .into_iter()
-                        .map(|r| authorized(&hosted.access, r))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .and_then(fold_client_stream)
-            {
+            response_to_thrift(&match client_stream(args, hosted) {
                 Ok(request) => dispatcher.call(request).await,
                 Err(error) => failure(error),
             })
         }
-        ("AduibRpcService", "CallBidirectional") => {
-            match requests(args, limits)
-                .and_then(|requests| {
-                    requests
-                        .into_iter()
-                        .map(|r| authorized(&hosted.access, r))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .and_then(fold_client_stream)
-            {
-                Ok(request) => collect(request).await,
-                Err(error) => json!([response_to_thrift(&failure(error))]),
-            }
-        }
+        ("AduibRpcService", "CallBidirectional") => match client_stream(args, hosted) {
+            Ok(request) => collect(request).await,
+            Err(error) => json!([response_to_thrift(&failure(error))]),
+        },
         ("HealthService", "Check" | "Watch") => {
             let service = args
                 .get("request")
