@@ -138,8 +138,11 @@ pub fn request_from_proto(request: pb::Request) -> core::AduibRequest {
             long_task_timeout: m.long_task_timeout,
         }),
         qos: request.qos.map(|q| core::QosConfig {
-            priority: u64::try_from(q.priority - 1)
-                .ok()
+            // Wire numbers are 1-4 (0 is unspecified); any i32 may arrive.
+            priority: q
+                .priority
+                .checked_sub(1)
+                .and_then(|n| u64::try_from(n).ok())
                 .and_then(core::Priority::from_json_number),
             timeout_ms: q.timeout_ms,
             retry: q.retry.map(|r| core::RetryConfig {
@@ -402,5 +405,28 @@ mod tests {
     fn health_round_trips() {
         let health = json!({"status": "healthy", "services": {"a": "degraded"}});
         assert_eq!(health_from_proto(&health_to_proto(&health)), health);
+    }
+
+    #[test]
+    fn any_wire_priority_is_read_without_overflow() {
+        // Found by fuzzing: `i32::MIN - 1` overflowed (a panic in debug builds).
+        for (wire, expected) in [
+            (i32::MIN, None),
+            (0, None),
+            (1, Some(core::Priority::Low)),
+            (4, Some(core::Priority::Critical)),
+            (5, None),
+            (i32::MAX, None),
+        ] {
+            let request = pb::Request {
+                qos: Some(pb::QosConfig {
+                    priority: wire,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let qos = request_from_proto(request).qos.unwrap_or_default();
+            assert_eq!(qos.priority, expected, "wire {wire}");
+        }
     }
 }
