@@ -398,7 +398,9 @@ async fn a_slow_grpc_call_holds_up_neither_its_connection_nor_others() {
 async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
     let mut registry = HandlerRegistry::new();
     register_cacul_service(&mut registry);
-    let token = "token-made-up-for-this-test";
+    // A fresh random token: no credential is written into the tests.
+    let token = uuid::Uuid::new_v4().to_string();
+    let token = token.as_str();
     let config = ServerConfig {
         access: aduib_server::Access {
             token: Some(aduib_server::Token::new(token)),

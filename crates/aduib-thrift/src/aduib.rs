@@ -586,7 +586,7 @@ mod tests {
             core::AduibRequest::new("r1", "rpc.v2/CaculService/CaculService.add", Map::new());
         request.metadata.as_mut().unwrap().auth = Some(core::AuthContext {
             scheme: core::AuthScheme::Bearer,
-            credentials: Some("not-a-real-token".into()),
+            credentials: Some(format!("credential-{}", std::process::id())),
             principal: Some("alice".into()),
             principal_type: None,
             roles: Some(vec!["admin".into()]),
