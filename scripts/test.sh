@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup-system.sh
 venv=$(scripts/setup-peer.sh)
+# Every command the tests run records its history here, not in the user's.
+ADUIB_DATA_DIR=$(mktemp -d)
+export ADUIB_DATA_DIR
+trap 'rm -rf "$ADUIB_DATA_DIR"' EXIT
 
 step() { printf '\n== %s\n' "$*" >&2; }
 step "format";  cargo fmt --all --check

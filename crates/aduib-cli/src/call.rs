@@ -1,24 +1,91 @@
-//! `aduib call` and `aduib stream`.
+//! `aduib call`, `stream`, `client-stream`, `bidi` and `health`.
 
 use std::time::Duration;
 
-use aduib_client::{AduibClient, ClientConfig, ResponseStream, Transport};
-use aduib_core::{AduibRequest, AduibResponse, MethodName};
-use anyhow::Context;
-use futures::StreamExt;
+use aduib_client::{AduibClient, ClientConfig, Transport};
+use aduib_core::AduibResponse;
+use aduib_workbench::Workbench;
+use aduib_workbench::request::{AduibCall, AduibTransport as Wire, CallMode, CallOptions, Header};
+use anyhow::bail;
+use serde_json::Value;
 
 use crate::Outcome;
 use crate::cli::{AduibTransport, CallArgs, HealthArgs};
 use crate::input::{parse_headers, parse_object, read_object, read_value};
 use crate::output::print_line;
+use crate::session::{self, drive};
 
-pub async fn call(args: CallArgs) -> anyhow::Result<Outcome> {
-    let (client, request) = prepare(&args)?;
-    report(&client.call(&request).await?)
+/// Sends an Aduib call of `mode`; prints each response as one JSON line.
+pub async fn send(
+    workbench: &Workbench,
+    args: CallArgs,
+    mode: CallMode,
+) -> anyhow::Result<Outcome> {
+    let mut call = AduibCall {
+        transport: wire(args.transport),
+        url: args.url.clone(),
+        method: args.method.clone(),
+        mode,
+        data: Value::Object(serde_json::Map::new()),
+        messages: Vec::new(),
+        interactive: false,
+        id: args.id.clone(),
+        options: CallOptions {
+            timeout_ms: args.timeout_ms,
+            headers: headers(&args.headers)?,
+            max_message_bytes: None,
+        },
+    };
+    // Request streams read NDJSON: from stdin line by line as it arrives, or
+    // all at once from a literal or a file.
+    let from_stdin = mode.streams_requests() && args.data.as_deref().is_none_or(|d| d == "-");
+    if !mode.streams_requests() {
+        call.data = Value::Object(read_object(args.data.as_deref(), "--data")?);
+    } else if !from_stdin {
+        call.messages = ndjson(args.data.as_deref().unwrap_or("-"))?;
+    }
+    call.interactive = from_stdin;
+    let exchange = workbench.send(aduib_workbench::Request::Aduib(call));
+    if from_stdin {
+        session::feed_stdin(&exchange, "--data");
+    }
+    drive(exchange, session::messages).await
+}
+
+fn ndjson(arg: &str) -> anyhow::Result<Vec<Value>> {
+    let text = read_value(arg, "--data")?;
+    let messages = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            Ok(Value::Object(parse_object(
+                line,
+                &format!("--data line {}", i + 1),
+            )?))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if messages.is_empty() {
+        bail!("--data holds no messages: give one JSON object per line");
+    }
+    Ok(messages)
+}
+
+pub fn headers(args: &[String]) -> anyhow::Result<Vec<Header>> {
+    Ok(parse_headers(args)?
+        .into_iter()
+        .map(|(name, value)| Header::new(name, value))
+        .collect())
 }
 
 pub async fn health(args: HealthArgs) -> anyhow::Result<Outcome> {
-    let client = client(args.transport, &args.url, &args.headers, args.timeout_ms)?;
+    let client = AduibClient::new(ClientConfig {
+        transport: transport(args.transport),
+        url: args.url.clone(),
+        headers: parse_headers(&args.headers)?,
+        timeout: args.timeout_ms.map(Duration::from_millis),
+        limits: aduib_core::Limits::default(),
+    })?;
     report(&client.health(args.service.as_deref()).await?)
 }
 
@@ -31,87 +98,13 @@ fn report(response: &AduibResponse) -> anyhow::Result<Outcome> {
     })
 }
 
-pub async fn stream(args: CallArgs) -> anyhow::Result<Outcome> {
-    let (client, request) = prepare(&args)?;
-    print_stream(client.stream(&request).await?).await
-}
-
-pub async fn client_stream(args: CallArgs) -> anyhow::Result<Outcome> {
-    let (client, requests) = prepare_many(&args)?;
-    report(&client.client_stream(requests).await?)
-}
-
-pub async fn bidi(args: CallArgs) -> anyhow::Result<Outcome> {
-    let (client, requests) = prepare_many(&args)?;
-    print_stream(client.bidirectional(requests).await?).await
-}
-
-async fn print_stream(mut responses: ResponseStream) -> anyhow::Result<Outcome> {
-    let mut outcome = Outcome::Success;
-    while let Some(response) = responses.next().await {
-        let response = response?;
-        print_line(&response)?;
-        if !response.is_success() {
-            outcome = Outcome::ServerError;
-        }
+fn wire(t: AduibTransport) -> Wire {
+    match t {
+        AduibTransport::Jsonrpc => Wire::Jsonrpc,
+        AduibTransport::Rest => Wire::Rest,
+        AduibTransport::Grpc => Wire::Grpc,
+        AduibTransport::Thrift => Wire::Thrift,
     }
-    Ok(outcome)
-}
-
-fn prepare(args: &CallArgs) -> anyhow::Result<(AduibClient, AduibRequest)> {
-    let method = MethodName::parse_lenient(&args.method).context("--method")?;
-    let data = read_object(args.data.as_deref(), "--data")?;
-    let id = args
-        .id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let client = client(args.transport, &args.url, &args.headers, args.timeout_ms)?;
-    Ok((client, AduibRequest::new(id, method.to_string(), data)))
-}
-
-/// Requests for a client stream: one per NDJSON line of `--data` (default
-/// stdin), all to the same method and with ids `<id>-1`, `<id>-2`, ...
-fn prepare_many(args: &CallArgs) -> anyhow::Result<(AduibClient, Vec<AduibRequest>)> {
-    let method = MethodName::parse_lenient(&args.method).context("--method")?;
-    let text = read_value(args.data.as_deref().unwrap_or("-"), "--data")?;
-    let id = args
-        .id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let requests = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            let flag = format!("--data line {}", i + 1);
-            let data = parse_object(line, &flag)?;
-            Ok(AduibRequest::new(
-                format!("{id}-{}", i + 1),
-                method.to_string(),
-                data,
-            ))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    if requests.is_empty() {
-        anyhow::bail!("--data holds no messages: give one JSON object per line");
-    }
-    let client = client(args.transport, &args.url, &args.headers, args.timeout_ms)?;
-    Ok((client, requests))
-}
-
-fn client(
-    transport_arg: AduibTransport,
-    url: &str,
-    headers: &[String],
-    timeout_ms: Option<u64>,
-) -> anyhow::Result<AduibClient> {
-    Ok(AduibClient::new(ClientConfig {
-        transport: transport(transport_arg),
-        url: url.to_owned(),
-        headers: parse_headers(headers)?,
-        timeout: timeout_ms.map(Duration::from_millis),
-        limits: aduib_core::Limits::default(),
-    })?)
 }
 
 pub fn transport(t: AduibTransport) -> Transport {

@@ -16,6 +16,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Do not record this command's exchanges in history.
+    #[arg(long, global = true)]
+    pub no_history: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +48,41 @@ pub enum Command {
     Http(HttpArgs),
     /// Load-test a unary Aduib call: req/s and latency percentiles.
     Bench(BenchArgs),
+    /// Recorded exchanges ($ADUIB_DATA_DIR/history.sqlite3, else the
+    /// platform's data folder): list, search, show, re-run.
+    #[command(subcommand)]
+    History(HistoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// The newest exchanges, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exchanges whose method, target or bodies hold every word of TEXT
+    /// (words match as prefixes).
+    Search {
+        text: String,
+        /// Only this transport (jsonrpc, rest, grpc, thrift, http).
+        #[arg(long)]
+        transport: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One exchange, whole: the request and every event, as JSON.
+    Show {
+        /// The id, or a unique prefix of it.
+        id: String,
+    },
+    /// Sends a recorded request again; prints each response as a JSON line.
+    Rerun { id: String },
 }
 
 #[derive(Debug, Args)]

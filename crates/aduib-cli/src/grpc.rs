@@ -1,30 +1,48 @@
 //! `aduib grpc ...`: any gRPC service, no code generation.
 
-use std::time::Duration;
-
 use aduib_client::anygrpc::describe::describe;
-use aduib_client::anygrpc::{
-    self, AnyGrpc, ConnectOptions, Event, GrpcError, SchemaSource, TlsOptions, jsonschema,
-};
-use anyhow::bail;
-use futures::StreamExt;
-use prost_reflect::DescriptorPool;
-use serde_json::json;
+use aduib_client::anygrpc::{self, GrpcError, jsonschema};
+use aduib_workbench::event::EventBody;
+use aduib_workbench::request::{GrpcCall, GrpcSchema, TlsSettings};
+use aduib_workbench::{GrpcTarget, Outcome as Ended, Request, Workbench};
+use serde_json::{Value, json};
 
 use crate::Outcome;
 use crate::cli::{GrpcCommand, GrpcConnArgs};
-use crate::input::{parse_headers, read_value};
+use crate::input::read_value;
 use crate::output::print_line;
+use crate::session::{self, drive};
 
-pub async fn run(command: GrpcCommand) -> anyhow::Result<Outcome> {
+pub async fn run(workbench: &Workbench, command: GrpcCommand) -> anyhow::Result<Outcome> {
     match command {
         GrpcCommand::List {
             addr,
             service,
             conn,
-        } => list(&addr, service.as_deref(), &conn).await,
+        } => {
+            let target = target(&addr, &conn)?;
+            let names: Vec<String> = match service {
+                Some(service) => {
+                    let pool = workbench.grpc_schema(&target, &service).await?;
+                    let descriptor = pool.get_service_by_name(&service).ok_or_else(|| {
+                        GrpcError::NotFound(format!("service {service} is not in the schema"))
+                    })?;
+                    descriptor
+                        .methods()
+                        .map(|m| m.full_name().to_owned())
+                        .collect()
+                }
+                None => workbench.grpc_services(&target).await?,
+            };
+            for name in names {
+                println!("{name}");
+            }
+            Ok(Outcome::Success)
+        }
         GrpcCommand::Describe { addr, symbol, conn } => {
-            let pool = pool(&client(&addr, &conn)?, &conn, &symbol).await?;
+            let pool = workbench
+                .grpc_schema(&target(&addr, &conn)?, &symbol)
+                .await?;
             print!("{}", describe(&pool, &symbol)?);
             Ok(Outcome::Success)
         }
@@ -34,7 +52,9 @@ pub async fn run(command: GrpcCommand) -> anyhow::Result<Outcome> {
             template,
             conn,
         } => {
-            let pool = pool(&client(&addr, &conn)?, &conn, &symbol).await?;
+            let pool = workbench
+                .grpc_schema(&target(&addr, &conn)?, &symbol)
+                .await?;
             let message = match anygrpc::find_method(&pool, &symbol) {
                 Ok(method) => method.input(),
                 Err(_) => pool
@@ -57,153 +77,128 @@ pub async fn run(command: GrpcCommand) -> anyhow::Result<Outcome> {
             data,
             verbose,
             conn,
-        } => call(&addr, &method, data.as_deref(), verbose, &conn).await,
+        } => call(workbench, &addr, &method, data.as_deref(), verbose, &conn).await,
     }
-}
-
-async fn list(addr: &str, service: Option<&str>, conn: &GrpcConnArgs) -> anyhow::Result<Outcome> {
-    let client = client(addr, conn)?;
-    let names: Vec<String> = match service {
-        Some(service) => {
-            let pool = pool(&client, conn, service).await?;
-            let descriptor = pool.get_service_by_name(service).ok_or_else(|| {
-                GrpcError::NotFound(format!("service {service} is not in the schema"))
-            })?;
-            descriptor
-                .methods()
-                .map(|m| m.full_name().to_owned())
-                .collect()
-        }
-        None => match source(conn) {
-            SchemaSource::Reflection => client.list_services().await?,
-            offline => {
-                let pool = client.schema(&offline, &[]).await?;
-                let mut names: Vec<String> =
-                    pool.services().map(|s| s.full_name().to_owned()).collect();
-                names.sort();
-                names
-            }
-        },
-    };
-    for name in names {
-        println!("{name}");
-    }
-    Ok(Outcome::Success)
 }
 
 async fn call(
+    workbench: &Workbench,
     addr: &str,
     symbol: &str,
     data: Option<&str>,
     verbose: bool,
     conn: &GrpcConnArgs,
 ) -> anyhow::Result<Outcome> {
-    let client = client(addr, conn)?;
-    let pool = pool(&client, conn, symbol).await?;
-    let method = anygrpc::find_method(&pool, symbol)?;
-    let text = match data {
+    let target = target(addr, conn)?;
+    // `-d -` on a request stream sends each stdin line as it arrives.
+    let from_stdin = if data == Some("-") {
+        let pool = workbench.grpc_schema(&target, symbol).await?;
+        anygrpc::find_method(&pool, symbol)?.is_client_streaming()
+    } else {
+        false
+    };
+    let body = match data {
+        Some(_) if from_stdin => String::new(),
         Some(data) => read_value(data, "--data")?,
-        None => "{}".to_owned(),
+        None => String::new(),
     };
-    let inputs = anygrpc::parse_messages(&method.input(), &text)?;
-    if inputs.is_empty() && !method.is_client_streaming() {
-        bail!("--data holds no message for {}", method.full_name());
+    let exchange = workbench.send(Request::Grpc(GrpcCall {
+        target: target.target,
+        method: symbol.to_owned(),
+        body,
+        schema: target.schema,
+        tls: target.tls,
+        gzip: target.gzip,
+        interactive: from_stdin,
+        options: aduib_workbench::request::CallOptions {
+            timeout_ms: target.timeout_ms,
+            headers: target.headers,
+            max_message_bytes: target.max_message_bytes,
+        },
+    }));
+    if from_stdin {
+        session::feed_stdin(&exchange, "--data");
     }
-    let mut events = match client.call(&method, inputs).await {
-        Ok(events) => events,
-        Err(GrpcError::Status(status)) => return print_status(&status),
-        Err(other) => return Err(other.into()),
-    };
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(Event::Message(message)) => {
-                let json = anygrpc::message_to_json(&message)?;
+    // The status is printed when it is known to be the server's: a status
+    // followed by an error is a deadline, shown with -v only.
+    let mut status = None;
+    drive(exchange, |event| {
+        match &event.body {
+            EventBody::Headers { headers, .. } if verbose => {
+                print_line(&json!({ "headers": pairs(headers) }))?;
+            }
+            EventBody::Message { body, .. } => {
                 if verbose {
-                    print_line(&json!({ "message": json }))?;
+                    print_line(&json!({ "message": body }))?;
                 } else {
-                    print_line(&json)?;
+                    print_line(body)?;
                 }
             }
-            Ok(Event::Headers(headers)) if verbose => {
-                print_line(&json!({ "headers": anygrpc::metadata_to_json(&headers) }))?;
+            EventBody::Trailers { trailers } if verbose => {
+                print_line(&json!({ "trailers": pairs(trailers) }))?;
             }
-            Ok(Event::Trailers(trailers)) if verbose => {
-                print_line(&json!({ "trailers": anygrpc::metadata_to_json(&trailers) }))?;
+            EventBody::Status { status: s } => status = Some(s.clone()),
+            EventBody::End { summary } => {
+                if let Some(s) = status.take()
+                    && (verbose || summary.outcome == Ended::ServerError)
+                {
+                    let mut line = json!({
+                        "code": s.code.unwrap_or(0),
+                        "name": s.name.clone().unwrap_or_else(|| "OK".into()),
+                    });
+                    if let Some(message) = &s.message {
+                        line["message"] = json!(message);
+                    }
+                    print_line(&json!({ "status": line }))?;
+                }
             }
-            Ok(_) => {}
-            Err(GrpcError::Status(status)) => return print_status(&status),
-            Err(other) => return Err(other.into()),
+            _ => {}
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Metadata as a JSON object (a repeated key becomes an array).
+fn pairs(headers: &[aduib_workbench::request::Header]) -> Value {
+    let mut object = serde_json::Map::new();
+    for header in headers {
+        let value = Value::String(header.value.clone());
+        match object.get_mut(&header.name) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(existing) => *existing = Value::Array(vec![existing.clone(), value]),
+            None => {
+                object.insert(header.name.clone(), value);
+            }
         }
     }
-    if verbose {
-        print_line(&json!({"status": {"code": 0, "name": "OK"}}))?;
-    }
-    Ok(Outcome::Success)
+    Value::Object(object)
 }
 
-/// A non-OK status is the server's answer: printed, exit 1.
-fn print_status(status: &tonic::Status) -> anyhow::Result<Outcome> {
-    print_line(&json!({"status": {
-        "code": status.code() as i32,
-        "name": format!("{:?}", status.code()),
-        "message": status.message(),
-    }}))?;
-    Ok(Outcome::ServerError)
-}
-
-fn source(conn: &GrpcConnArgs) -> SchemaSource {
-    if let Some(protoset) = &conn.protoset {
-        SchemaSource::Protoset(protoset.clone())
-    } else if !conn.protos.is_empty() {
-        SchemaSource::ProtoFiles {
-            protos: conn.protos.clone(),
-            includes: conn.includes.clone(),
-        }
-    } else {
-        SchemaSource::Reflection
-    }
-}
-
-/// The schema, fetching by reflection only the service `symbol` belongs to.
-async fn pool(
-    client: &AnyGrpc,
-    conn: &GrpcConnArgs,
-    symbol: &str,
-) -> Result<DescriptorPool, GrpcError> {
-    let symbol = symbol.trim_start_matches('.');
-    let lookup = match anygrpc::split_method(symbol) {
-        Ok((service, _)) if symbol.contains('/') => service,
-        _ => symbol.to_owned(),
-    };
-    match client
-        .schema(&source(conn), std::slice::from_ref(&lookup))
-        .await
-    {
-        // `pkg.Service.Method` is not a symbol reflection knows; its service is.
-        Err(GrpcError::NotFound(_)) if !symbol.contains('/') => {
-            let (service, _) = anygrpc::split_method(symbol)?;
-            client.schema(&source(conn), &[service]).await
-        }
-        other => other,
-    }
-}
-
-fn client(addr: &str, conn: &GrpcConnArgs) -> anyhow::Result<AnyGrpc> {
+fn target(addr: &str, conn: &GrpcConnArgs) -> anyhow::Result<GrpcTarget> {
+    let path = |p: &std::path::PathBuf| p.display().to_string();
     let tls =
         (conn.tls || conn.insecure || conn.cacert.is_some() || conn.cert.is_some()).then(|| {
-            TlsOptions {
-                ca_cert: conn.cacert.clone(),
-                client_cert: conn.cert.clone().zip(conn.key.clone()),
-                domain: conn.servername.clone(),
+            TlsSettings {
+                ca_cert: conn.cacert.as_ref().map(path),
+                client_cert: conn.cert.as_ref().map(path),
+                client_key: conn.key.as_ref().map(path),
+                server_name: conn.servername.clone(),
                 insecure: conn.insecure,
             }
         });
-    let mut options = ConnectOptions::new(addr);
-    options.tls = tls;
-    options.metadata = parse_headers(&conn.headers)?;
-    options.timeout = conn.timeout_ms.map(Duration::from_millis);
-    options.max_message_bytes = conn.max_msg_mb.saturating_mul(1024 * 1024);
-    options.reflection_timeout = Duration::from_millis(conn.reflection_timeout_ms);
-    options.gzip = conn.gzip;
-    Ok(AnyGrpc::new(options)?)
+    Ok(GrpcTarget {
+        target: addr.to_owned(),
+        schema: GrpcSchema {
+            protos: conn.protos.iter().map(path).collect(),
+            includes: conn.includes.iter().map(path).collect(),
+            protoset: conn.protoset.as_ref().map(path),
+            reflection_timeout_ms: Some(conn.reflection_timeout_ms),
+        },
+        tls,
+        headers: crate::call::headers(&conn.headers)?,
+        timeout_ms: conn.timeout_ms,
+        max_message_bytes: Some((conn.max_msg_mb as u64).saturating_mul(1024 * 1024)),
+        gzip: conn.gzip,
+    })
 }

@@ -4,15 +4,19 @@ mod bench;
 mod call;
 mod cli;
 mod grpc;
+mod history;
 mod input;
 mod output;
 mod raw;
 mod serve;
+mod session;
 mod thrift;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use aduib_workbench::request::CallMode;
 
 use crate::cli::{Cli, Command};
 
@@ -31,6 +35,33 @@ pub enum Outcome {
     ServerError,
 }
 
+async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Commands that send no recorded exchange need no workbench.
+    let command = match cli.command {
+        Command::Serve(args) => return serve::run(args).await,
+        Command::Bench(args) => return bench::run(args).await,
+        Command::Health(args) => return call::health(args).await,
+        sending => sending,
+    };
+    let workbench = session::workbench(cli.no_history)?;
+    let result = match command {
+        Command::Call(args) => call::send(&workbench, args, CallMode::Unary).await,
+        Command::Stream(args) => call::send(&workbench, args, CallMode::ServerStream).await,
+        Command::ClientStream(args) => call::send(&workbench, args, CallMode::ClientStream).await,
+        Command::Bidi(args) => call::send(&workbench, args, CallMode::Bidi).await,
+        Command::Grpc(command) => grpc::run(&workbench, command).await,
+        Command::Thrift(command) => thrift::run(&workbench, command).await,
+        Command::Jsonrpc(args) => raw::jsonrpc(&workbench, args).await,
+        Command::Http(args) => raw::http(&workbench, args).await,
+        Command::History(command) => history::run(&workbench, command).await,
+        Command::Serve(_) | Command::Bench(_) | Command::Health(_) => {
+            unreachable!("answered above")
+        }
+    };
+    session::flush(&workbench);
+    result
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -41,19 +72,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args).await,
-        Command::Call(args) => call::call(args).await,
-        Command::Stream(args) => call::stream(args).await,
-        Command::ClientStream(args) => call::client_stream(args).await,
-        Command::Bidi(args) => call::bidi(args).await,
-        Command::Health(args) => call::health(args).await,
-        Command::Grpc(command) => grpc::run(command).await,
-        Command::Thrift(command) => thrift::run(command).await,
-        Command::Jsonrpc(args) => raw::jsonrpc(args).await,
-        Command::Http(args) => raw::http(args).await,
-        Command::Bench(args) => bench::run(args).await,
-    };
+    let result = run(cli).await;
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ServerError) => ExitCode::from(1),

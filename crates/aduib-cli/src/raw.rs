@@ -1,19 +1,19 @@
 //! `aduib jsonrpc` and `aduib http`: raw requests to any server.
 
-use std::time::Duration;
-
-use aduib_client::raw::Method;
-use aduib_client::{HttpRequestSpec, JsonRpcReply, RawClient, ReplyBody, jsonrpc_has_error};
-use anyhow::{Context, bail};
-use futures::StreamExt;
+use aduib_workbench::event::EventBody;
+use aduib_workbench::request::{CallOptions, HttpCall, JsonRpcCall};
+use aduib_workbench::{Request, Workbench};
+use anyhow::bail;
 use serde_json::{Map, Value, json};
 
 use crate::Outcome;
+use crate::call::headers;
 use crate::cli::{HttpArgs, JsonRpcArgs};
-use crate::input::{parse_headers, read_json, read_value};
+use crate::input::{read_json, read_value};
 use crate::output::print_line;
+use crate::session::{self, drive};
 
-pub async fn jsonrpc(args: JsonRpcArgs) -> anyhow::Result<Outcome> {
+pub async fn jsonrpc(workbench: &Workbench, args: JsonRpcArgs) -> anyhow::Result<Outcome> {
     let payload = match (&args.payload, &args.method) {
         (Some(payload), _) => read_json(payload, "--payload")?,
         (None, Some(method)) => {
@@ -36,81 +36,64 @@ pub async fn jsonrpc(args: JsonRpcArgs) -> anyhow::Result<Outcome> {
         }
         (None, None) => bail!("give --method or --payload"),
     };
-    let client = RawClient::new()?;
-    let reply = client
-        .jsonrpc(
-            &args.url,
-            &payload,
-            &parse_headers(&args.headers)?,
-            args.timeout_ms.map(Duration::from_millis),
-        )
-        .await?;
-    let mut outcome = Outcome::Success;
-    match reply {
-        JsonRpcReply::Empty => {}
-        JsonRpcReply::Json(value) => {
-            print_line(&value)?;
-            if jsonrpc_has_error(&value) {
-                outcome = Outcome::ServerError;
-            }
-        }
-        JsonRpcReply::Events(mut events) => {
-            while let Some(value) = events.next().await {
-                let value = value?;
-                print_line(&value)?;
-                if jsonrpc_has_error(&value) {
-                    outcome = Outcome::ServerError;
-                }
-            }
-        }
-    }
-    Ok(outcome)
+    let exchange = workbench.send(Request::Jsonrpc(JsonRpcCall {
+        url: args.url,
+        payload,
+        options: CallOptions {
+            timeout_ms: args.timeout_ms,
+            headers: headers(&args.headers)?,
+            max_message_bytes: None,
+        },
+    }));
+    drive(exchange, session::messages).await
 }
 
-pub async fn http(args: HttpArgs) -> anyhow::Result<Outcome> {
-    let method = Method::from_bytes(args.method.to_uppercase().as_bytes())
-        .with_context(|| format!("-X {:?} is not an HTTP method", args.method))?;
+pub async fn http(workbench: &Workbench, args: HttpArgs) -> anyhow::Result<Outcome> {
     let body = args
         .data
         .as_deref()
         .map(|d| read_value(d, "--data"))
         .transpose()?;
-    let reply = RawClient::new()?
-        .send(HttpRequestSpec {
-            method,
-            url: args.url,
-            headers: parse_headers(&args.headers)?,
-            body: body.map(Into::into),
-            timeout: args.timeout_ms.map(Duration::from_millis),
-        })
-        .await?;
-    let headers: Map<String, Value> = reply
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    let outcome = if (200..300).contains(&reply.status) {
-        Outcome::Success
-    } else {
-        Outcome::ServerError
-    };
-    match reply.body {
-        ReplyBody::Full(bytes) => {
-            let body = serde_json::from_slice::<Value>(&bytes)
-                .unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)));
-            print_line(&json!({"status": reply.status, "headers": headers, "body": body}))?;
-        }
-        ReplyBody::Events(mut events) => {
-            print_line(&json!({"status": reply.status, "headers": headers}))?;
-            while let Some(event) = events.next().await {
-                let event = event?;
-                print_line(&json!({
-                    "event": event.event.as_deref().unwrap_or("message"),
-                    "id": event.id,
-                    "data": event.data,
-                }))?;
+    let exchange = workbench.send(Request::Http(HttpCall {
+        method: args.method,
+        url: args.url,
+        body,
+        options: CallOptions {
+            timeout_ms: args.timeout_ms,
+            headers: headers(&args.headers)?,
+            max_message_bytes: None,
+        },
+    }));
+    // A whole body prints as one line with the status and headers; an event
+    // stream prints them first, then one line per event.
+    let mut head: Option<(u16, Value, bool)> = None;
+    drive(exchange, |event| {
+        match &event.body {
+            EventBody::Headers { status, headers } => {
+                let events = headers.iter().any(|h| {
+                    h.name.eq_ignore_ascii_case("content-type")
+                        && h.value.starts_with("text/event-stream")
+                });
+                let object: Map<String, Value> = headers
+                    .iter()
+                    .map(|h| (h.name.clone(), json!(h.value)))
+                    .collect();
+                let status = status.unwrap_or_default();
+                if events {
+                    print_line(&json!({"status": status, "headers": object}))?;
+                }
+                head = Some((status, Value::Object(object), events));
             }
+            EventBody::Message { body, .. } => match &head {
+                Some((_, _, true)) => print_line(body)?,
+                Some((status, headers, false)) => {
+                    print_line(&json!({"status": status, "headers": headers, "body": body}))?;
+                }
+                None => print_line(body)?,
+            },
+            _ => {}
         }
-    }
-    Ok(outcome)
+        Ok(())
+    })
+    .await
 }

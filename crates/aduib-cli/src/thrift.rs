@@ -1,23 +1,25 @@
 //! `aduib thrift ...`: any Thrift service from its IDL.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
-use aduib_client::anythrift::{self, ThriftCallOptions};
+use aduib_client::anythrift;
+use aduib_thrift::Schema;
 use aduib_thrift::idl::{Field, Function, Requiredness};
 use aduib_thrift::value::{template, type_name};
-use aduib_thrift::{Framing, Outcome, Protocol, Schema};
+use aduib_workbench::request::{CallOptions, ThriftCall, ThriftFraming, ThriftProtocol};
+use aduib_workbench::{Request, Workbench};
 use serde_json::{Map, Value, json};
 
 use crate::Outcome as Exit;
 use crate::cli::{ThriftCommand, ThriftProtocolArg, ThriftTransportArg};
 use crate::input::{parse_object, read_value};
-use crate::output::print_line;
+use crate::session::{self, drive};
 
-pub async fn run(command: ThriftCommand) -> anyhow::Result<Exit> {
+pub async fn run(workbench: &Workbench, command: ThriftCommand) -> anyhow::Result<Exit> {
     match command {
         ThriftCommand::List { idl, includes } => {
-            let schema = load(&idl, &includes)?;
+            let schema = load(workbench, &idl, &includes)?;
             for name in schema.service_names() {
                 println!("service {name}");
                 if let Some(service) = schema.service(&name) {
@@ -33,7 +35,7 @@ pub async fn run(command: ThriftCommand) -> anyhow::Result<Exit> {
             includes,
             method,
         } => {
-            let schema = load(&idl, &includes)?;
+            let schema = load(workbench, &idl, &includes)?;
             let function = anythrift::find_function(&schema, &method)?;
             let args: Map<String, Value> = function
                 .args
@@ -54,53 +56,42 @@ pub async fn run(command: ThriftCommand) -> anyhow::Result<Exit> {
             multiplexed,
             timeout_ms,
         } => {
-            let schema = load(&idl, &includes)?;
-            let function = anythrift::find_function(&schema, &method)?;
             let args = match data {
                 Some(data) => Value::Object(parse_object(&read_value(&data, "--data")?, "--data")?),
                 None => json!({}),
             };
-            let options = ThriftCallOptions {
+            let exchange = workbench.send(Request::Thrift(ThriftCall {
                 target: addr,
+                idl: idl.display().to_string(),
+                includes: folders(&includes),
+                method,
+                args,
                 protocol: match protocol {
-                    ThriftProtocolArg::Binary => Protocol::Binary,
-                    ThriftProtocolArg::Compact => Protocol::Compact,
+                    ThriftProtocolArg::Binary => ThriftProtocol::Binary,
+                    ThriftProtocolArg::Compact => ThriftProtocol::Compact,
                 },
                 framing: match transport {
-                    ThriftTransportArg::Buffered => Framing::Buffered,
-                    ThriftTransportArg::Framed => Framing::Framed,
+                    ThriftTransportArg::Buffered => ThriftFraming::Buffered,
+                    ThriftTransportArg::Framed => ThriftFraming::Framed,
                 },
                 multiplexed,
-                timeout: timeout_ms.map(Duration::from_millis),
-            };
-            match anythrift::call(&schema, function, &args, &options).await? {
-                Outcome::Success(value) => {
-                    print_line(&value)?;
-                    Ok(Exit::Success)
-                }
-                Outcome::Declared { name, value } => {
-                    let ty = function
-                        .throws
-                        .iter()
-                        .find(|f| f.name == name)
-                        .map(|f| type_name(&f.ty))
-                        .unwrap_or_default();
-                    print_line(&json!({"exception": {"field": name, "type": ty, "value": value}}))?;
-                    Ok(Exit::ServerError)
-                }
-                Outcome::Application(error) => {
-                    print_line(
-                        &json!({"application_exception": {"type": error.kind, "message": error.message}}),
-                    )?;
-                    Ok(Exit::ServerError)
-                }
-            }
+                options: CallOptions {
+                    timeout_ms,
+                    ..CallOptions::default()
+                },
+            }));
+            drive(exchange, session::messages).await
         }
     }
 }
 
-fn load(idl: &Path, includes: &[PathBuf]) -> anyhow::Result<Schema> {
-    Ok(Schema::load(idl, includes)?)
+fn folders(includes: &[PathBuf]) -> Vec<String> {
+    includes.iter().map(|p| p.display().to_string()).collect()
+}
+
+/// The IDL, found as given or in an `-I` folder.
+fn load(workbench: &Workbench, idl: &Path, includes: &[PathBuf]) -> anyhow::Result<Arc<Schema>> {
+    Ok(workbench.thrift_schema(&idl.display().to_string(), &folders(includes))?)
 }
 
 fn signature(function: &Function) -> String {

@@ -52,6 +52,7 @@ fn serve(transports: &[&str]) -> (Child, Vec<String>) {
         args.extend([format!("--{transport}"), "127.0.0.1:0".to_owned()]);
     }
     let mut child = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data_dir())
         .args(&args)
         .stdout(Stdio::piped())
         .spawn()
@@ -77,8 +78,24 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
+/// The history database of every command these tests run, unless a test
+/// gives its own: never the user's.
+fn data_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aduib-cli-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn aduib(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
+    aduib_in(&data_dir(), args)
+}
+
+fn aduib_in(data: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn lines(output: &Output) -> Vec<Value> {
@@ -539,4 +556,172 @@ fn bench_reports_and_fails_clearly() {
             .unwrap()
             .contains("cannot connect"),
     );
+}
+
+#[test]
+fn history_records_each_exchange_and_lists_searches_shows_and_reruns_it() {
+    let served = Served::start();
+    let data = tempfile_dir("history");
+    let args = |method: &str, data_json: &str| {
+        vec![
+            "call".to_owned(),
+            "--transport".into(),
+            "jsonrpc".into(),
+            "--url".into(),
+            served.jsonrpc.clone(),
+            "--method".into(),
+            method.into(),
+            "--data".into(),
+            data_json.into(),
+        ]
+    };
+    let add = args("CaculService.add", r#"{"x": 20, "y": 22}"#);
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
+    assert_eq!(aduib_in(&data, &add).status.code(), Some(0));
+    let mut skipped = args("CaculService.mul", r#"{"x": 2, "y": 3}"#);
+    skipped.push("--no-history".into());
+    let skipped: Vec<&str> = skipped.iter().map(String::as_str).collect();
+    assert_eq!(aduib_in(&data, &skipped).status.code(), Some(0));
+
+    let list = aduib_in(&data, &["history", "list", "--json"]);
+    let [entry] = lines(&list).try_into().expect("one exchange recorded");
+    assert_eq!(entry["method"], "CaculService.add");
+    assert_eq!(entry["outcome"], "ok");
+    let table = String::from_utf8(aduib_in(&data, &["history", "list"]).stdout).unwrap();
+    assert!(table.contains("CaculService.add"), "{table}");
+
+    let found = aduib_in(
+        &data,
+        &[
+            "history",
+            "search",
+            "add",
+            "--transport",
+            "jsonrpc",
+            "--json",
+        ],
+    );
+    assert_eq!(lines(&found).len(), 1);
+    let none = aduib_in(&data, &["history", "search", "mul", "--json"]);
+    assert!(lines(&none).is_empty(), "--no-history was recorded");
+    let none = aduib_in(
+        &data,
+        &["history", "search", "add", "--transport", "grpc", "--json"],
+    );
+    assert!(lines(&none).is_empty());
+
+    let id = entry["id"].as_str().unwrap();
+    let show = aduib_in(&data, &["history", "show", &id[..8]]);
+    let detail: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(detail["request"]["kind"], "aduib");
+    assert_eq!(detail["request"]["data"], json!({"x": 20, "y": 22}));
+
+    let rerun = aduib_in(&data, &["history", "rerun", id]);
+    assert_eq!(rerun.status.code(), Some(0));
+    assert_eq!(lines(&rerun)[0]["result"], 42);
+    assert_eq!(
+        lines(&aduib_in(&data, &["history", "list", "--json"])).len(),
+        2
+    );
+
+    let missing = aduib_in(&data, &["history", "show", "no-such-id"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "aduib-cli-{name}-{}-{}",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn a_bidi_call_sends_each_stdin_line_as_it_arrives_and_prints_replies_as_they_come() {
+    let (mut server, addr) = serve_one("grpc");
+    let mut child = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data_dir())
+        .args([
+            "grpc",
+            "call",
+            &addr,
+            "aduib.demo.v1.RichService/Chat",
+            "-d",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut replies = BufReader::new(child.stdout.take().unwrap()).lines();
+    for name in ["one", "two"] {
+        writeln!(stdin, "{}", json!({ "name": name })).unwrap();
+        stdin.flush().unwrap();
+        // The reply comes while stdin is still open.
+        let reply: Value = serde_json::from_str(&replies.next().unwrap().unwrap()).unwrap();
+        assert_eq!(reply["name"], name);
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+
+    // -v shows the final status of a call cut by its deadline.
+    let cut = aduib(&[
+        "grpc",
+        "call",
+        &addr,
+        "aduib.demo.v1.RichService/Ticks",
+        "-d",
+        r#"{"count": 100, "interval": "0.1s"}"#,
+        "--timeout-ms",
+        "300",
+        "-v",
+    ]);
+    let out = lines(&cut);
+    let status = &out.last().unwrap()["status"];
+    assert_eq!(status["code"], 4, "{out:?}");
+    assert!(
+        out.iter().any(|l| l.get("message").is_some()),
+        "what arrived is printed"
+    );
+    sigterm(&server);
+    assert!(server.wait().unwrap().success());
+}
+
+#[test]
+fn thrift_call_takes_a_thrift_url_finds_the_idl_in_include_folders_and_names_exceptions() {
+    let (mut server, addr) = serve_one("thrift");
+    let folder = repo("thrift/demo");
+    let url = format!("thrift://{addr}");
+    let unknown = aduib(&[
+        "thrift",
+        "call",
+        &url,
+        "--idl",
+        "rich.thrift",
+        "-I",
+        &folder,
+        "RichService.add",
+        "--data",
+        r#"{"a": 1, "b": 2}"#,
+        "--multiplexed",
+        "NoSuchService",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let exception = &lines(&unknown)[0]["application_exception"];
+    assert_eq!(exception["name"], "UNKNOWN_METHOD", "{exception}");
+    let missing = aduib(&["thrift", "list", "--idl", "nope.thrift", "-I", &folder]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8(missing.stderr).unwrap().contains(&folder));
+    sigterm(&server);
+    assert!(server.wait().unwrap().success());
 }

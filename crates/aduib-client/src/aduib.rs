@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use aduib_core::jsonrpc::{JSONRPC_PATH, JsonRpcId, JsonRpcRequest, JsonRpcResponse};
 use aduib_core::{AduibRequest, AduibResponse, Limits, rest};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -27,6 +29,9 @@ const HEALTH_CHECK_METHOD: &str = "rpc.v2/HealthService/Check";
 
 /// Responses of a server stream, in arrival order.
 pub type ResponseStream = BoxStream<'static, Result<AduibResponse, ClientError>>;
+
+/// Requests of a client stream, sent as they are yielded.
+pub type RequestStream = BoxStream<'static, AduibRequest>;
 
 /// How to reach one server.
 #[derive(Debug, Clone)]
@@ -87,28 +92,46 @@ impl AduibClient {
     }
 
     /// A client-streaming call (gRPC, or Thrift's list form): every request
-    /// is sent, one response comes back.
-    pub async fn client_stream(
+    /// is sent, one response comes back. gRPC sends each request as it is
+    /// yielded; Thrift carries them as one list, sent when the stream ends.
+    ///
+    /// The future owns what it needs (`'static`), so an exchange can be
+    /// spawned with it.
+    pub fn client_stream(
         &self,
-        requests: Vec<AduibRequest>,
-    ) -> Result<AduibResponse, ClientError> {
-        match &self.inner {
-            Inner::Grpc(grpc) => grpc.client_stream(requests).await,
-            Inner::Thrift(thrift) => thrift.client_stream(requests).await,
-            Inner::Http(_) => Err(unsupported("client streaming")),
+        requests: RequestStream,
+    ) -> BoxFuture<'static, Result<AduibResponse, ClientError>> {
+        let inner = self.inner.clone();
+        async move {
+            match inner {
+                Inner::Grpc(grpc) => grpc.client_stream(requests).await,
+                Inner::Thrift(thrift) => {
+                    let requests = requests.collect().await;
+                    thrift.client_stream(requests).await
+                }
+                Inner::Http(_) => Err(unsupported("client streaming")),
+            }
         }
+        .boxed()
     }
 
-    /// A bidirectional call (gRPC, or Thrift's list form).
-    pub async fn bidirectional(
+    /// A bidirectional call (gRPC live, or Thrift's list form).
+    pub fn bidirectional(
         &self,
-        requests: Vec<AduibRequest>,
-    ) -> Result<ResponseStream, ClientError> {
-        match &self.inner {
-            Inner::Grpc(grpc) => grpc.bidirectional(requests).await,
-            Inner::Thrift(thrift) => thrift.bidirectional(requests).await,
-            Inner::Http(_) => Err(unsupported("bidirectional streaming")),
+        requests: RequestStream,
+    ) -> BoxFuture<'static, Result<ResponseStream, ClientError>> {
+        let inner = self.inner.clone();
+        async move {
+            match inner {
+                Inner::Grpc(grpc) => grpc.bidirectional(requests).await,
+                Inner::Thrift(thrift) => {
+                    let requests = requests.collect().await;
+                    thrift.bidirectional(requests).await
+                }
+                Inner::Http(_) => Err(unsupported("bidirectional streaming")),
+            }
         }
+        .boxed()
     }
 
     pub async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {

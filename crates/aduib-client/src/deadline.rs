@@ -23,11 +23,18 @@ impl Deadline {
         }
     }
 
-    /// Runs `work`, or gives up when the deadline passes.
-    pub async fn run<T>(&self, work: impl Future<Output = T>) -> Result<T, Elapsed> {
-        match self.at {
-            Some(at) => tokio::time::timeout_at(at, work).await.map_err(|_| Elapsed),
-            None => Ok(work.await),
+    /// Runs `work`, or gives up when the deadline passes. The future holds
+    /// no borrow of the deadline, so it is `Send` whenever `work` is.
+    pub fn run<T>(
+        &self,
+        work: impl Future<Output = T>,
+    ) -> impl Future<Output = Result<T, Elapsed>> {
+        let at = self.at;
+        async move {
+            match at {
+                Some(at) => tokio::time::timeout_at(at, work).await.map_err(|_| Elapsed),
+                None => Ok(work.await),
+            }
         }
     }
 

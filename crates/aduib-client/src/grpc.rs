@@ -12,7 +12,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::aduib::{ClientConfig, ResponseStream};
+use crate::aduib::{ClientConfig, RequestStream, ResponseStream};
 use crate::deadline::Deadline;
 use crate::error::ClientError;
 
@@ -83,24 +83,32 @@ impl GrpcAduib {
 
     pub(crate) async fn client_stream(
         &self,
-        requests: Vec<AduibRequest>,
+        requests: RequestStream,
     ) -> Result<AduibResponse, ClientError> {
-        let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
+        let messages = forward(requests);
         let mut client = self.aduib();
-        let call = client.call_client_stream(self.request(stream::iter(messages)));
-        let reply = self.within(Deadline::after(self.timeout), call).await?;
+        let request = self.request(messages);
+        // The client moves into the call, so the future borrows nothing.
+        let call = async move { client.call_client_stream(request).await };
+        let timed_out = self.timed_out();
+        let reply = Deadline::after(self.timeout)
+            .run(call)
+            .await
+            .map_err(|_| timed_out)?;
         self.response(reply.map(tonic::Response::into_inner))
     }
 
     pub(crate) async fn bidirectional(
         &self,
-        requests: Vec<AduibRequest>,
+        requests: RequestStream,
     ) -> Result<ResponseStream, ClientError> {
         let deadline = Deadline::after(self.timeout);
-        let messages: Vec<pb::Request> = requests.iter().map(request_to_proto).collect();
+        let messages = forward(requests);
         let mut client = self.aduib();
-        let call = client.call_bidirectional(self.request(stream::iter(messages)));
-        let reply = self.within(deadline, call).await?;
+        let request = self.request(messages);
+        let call = async move { client.call_bidirectional(request).await };
+        let timed_out = self.timed_out();
+        let reply = deadline.run(call).await.map_err(|_| timed_out)?;
         Ok(self.bounded(self.responses(reply)?, deadline))
     }
 
@@ -282,6 +290,28 @@ pub(crate) fn metadata_map(headers: &[(String, String)]) -> Result<MetadataMap, 
         }
     }
     Ok(map)
+}
+
+/// The requests as protobuf messages, handed over through a channel by a
+/// task of their own: tonic's request stream must be `Send` for every
+/// lifetime, which the compiler cannot prove of a boxed stream held across
+/// its awaits (rust-lang/rust#110338). The task ends with the stream or the
+/// call, whichever goes first.
+fn forward(mut requests: RequestStream) -> tokio_stream::wrappers::ReceiverStream<pb::Request> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let request = tokio::select! {
+                () = tx.closed() => break,
+                request = requests.next() => request,
+            };
+            let Some(request) = request else { break };
+            if tx.send(request_to_proto(&request)).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub mod raw;
 pub mod sse;
 pub mod thrift;
 
-pub use aduib::{AduibClient, ClientConfig, ResponseStream, Transport};
+pub use aduib::{AduibClient, ClientConfig, RequestStream, ResponseStream, Transport};
 pub use error::ClientError;
 pub use raw::{HttpReply, HttpRequestSpec, JsonRpcReply, RawClient, ReplyBody, jsonrpc_has_error};
 

@@ -77,34 +77,40 @@ impl ThriftAduib {
         Ok(self.responses(reply))
     }
 
-    pub(crate) async fn client_stream(
+    // Not `async fn`: the arguments are built before the future, which is
+    // then `Send` for every lifetime (a spawned exchange needs that).
+    pub(crate) fn client_stream(
         &self,
         requests: Vec<AduibRequest>,
-    ) -> Result<AduibResponse, ClientError> {
+    ) -> impl Future<Output = Result<AduibResponse, ClientError>> + Send + '_ {
         let requests: Vec<Value> = requests.iter().map(request_to_thrift).collect();
-        let reply = self
-            .invoke(
-                "AduibRpcService",
-                "CallClientStream",
-                json!({ "requests": requests }),
-            )
-            .await?;
-        Ok(self.response(reply))
+        async move {
+            let reply = self
+                .invoke(
+                    "AduibRpcService",
+                    "CallClientStream",
+                    json!({ "requests": requests }),
+                )
+                .await?;
+            Ok(self.response(reply))
+        }
     }
 
-    pub(crate) async fn bidirectional(
+    pub(crate) fn bidirectional(
         &self,
         requests: Vec<AduibRequest>,
-    ) -> Result<ResponseStream, ClientError> {
+    ) -> impl Future<Output = Result<ResponseStream, ClientError>> + Send + '_ {
         let requests: Vec<Value> = requests.iter().map(request_to_thrift).collect();
-        let reply = self
-            .invoke(
-                "AduibRpcService",
-                "CallBidirectional",
-                json!({ "requests": requests }),
-            )
-            .await?;
-        Ok(self.responses(reply))
+        async move {
+            let reply = self
+                .invoke(
+                    "AduibRpcService",
+                    "CallBidirectional",
+                    json!({ "requests": requests }),
+                )
+                .await?;
+            Ok(self.responses(reply))
+        }
     }
 
     pub(crate) async fn health(&self, service: Option<&str>) -> Result<AduibResponse, ClientError> {

@@ -89,20 +89,23 @@ async fn aduib_calls_of_every_kind() {
     assert_eq!(items, [json!({"n": 2}), json!({"n": 1}), json!({"n": 0})]);
 
     let sum = client
-        .client_stream(vec![
-            request("sum", json!({"x": 1})),
-            request("sum", json!({"x": 2})),
-            request("sum", json!({"x": 4})),
-        ])
+        .client_stream(
+            futures::stream::iter([
+                request("sum", json!({"x": 1})),
+                request("sum", json!({"x": 2})),
+                request("sum", json!({"x": 4})),
+            ])
+            .boxed(),
+        )
         .await
         .unwrap();
     assert_eq!(sum.result, Some(json!(7)));
 
     let bidi: Vec<_> = client
-        .bidirectional(vec![request(
-            "countdown",
-            json!({"start": 1, "interval_ms": 0}),
-        )])
+        .bidirectional(
+            futures::stream::iter([request("countdown", json!({"start": 1, "interval_ms": 0}))])
+                .boxed(),
+        )
         .await
         .unwrap()
         .collect()

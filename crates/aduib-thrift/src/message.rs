@@ -31,6 +31,23 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// The Apache Thrift name of the exception's type (`UNKNOWN_METHOD`).
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            1 => "UNKNOWN_METHOD",
+            2 => "INVALID_MESSAGE_TYPE",
+            3 => "WRONG_METHOD_NAME",
+            4 => "BAD_SEQUENCE_ID",
+            5 => "MISSING_RESULT",
+            6 => "INTERNAL_ERROR",
+            7 => "PROTOCOL_ERROR",
+            8 => "INVALID_TRANSFORM",
+            9 => "INVALID_PROTOCOL",
+            10 => "UNSUPPORTED_CLIENT_TYPE",
+            _ => "UNKNOWN",
+        }
+    }
+
     pub fn new(kind: AppErrorKind, message: impl Into<String>) -> Self {
         AppError {
             kind: kind as i32,

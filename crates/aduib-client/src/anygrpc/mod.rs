@@ -244,6 +244,17 @@ impl AnyGrpc {
                 ),
             });
         }
+        self.call_stream(method, stream::iter(inputs).boxed()).await
+    }
+
+    /// Runs `method` with messages sent as `inputs` yields them (a live
+    /// client or bidi stream). The server sees the request stream end when
+    /// `inputs` does.
+    pub async fn call_stream(
+        &self,
+        method: &MethodDescriptor,
+        inputs: BoxStream<'static, DynamicMessage>,
+    ) -> Result<Events, GrpcError> {
         let path = format!("/{}/{}", method.parent_service().full_name(), method.name())
             .parse()
             .map_err(|e| GrpcError::Setup(format!("bad method path: {e}")))?;
@@ -265,10 +276,10 @@ impl AnyGrpc {
             reason: root_cause(&e),
         })?;
         // Every call kind is the same on the wire: a stream of requests and a
-        // stream of replies (the count was checked above), so one path serves
-        // all four, and trailers are reported for unary calls too.
+        // stream of replies, so one path serves all four, and trailers are
+        // reported for unary calls too.
         let reply = deadline
-            .run(grpc.streaming(self.request(stream::iter(inputs)), path, codec))
+            .run(grpc.streaming(self.request(inputs), path, codec))
             .await
             .map_err(|_| self.timed_out())?
             .map_err(|s| self.status(s))?;

@@ -1,0 +1,173 @@
+// Generated from the Rust types in crates/aduib-workbench by ts-rs; do not edit.
+// Regenerate: UPDATE_BINDINGS=1 cargo test -p aduib-workbench bindings
+/* eslint-disable */
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]?: JsonValue } | null;
+
+export type Request = { "kind": "aduib" } & AduibCall | { "kind": "jsonrpc" } & JsonRpcCall | { "kind": "http" } & HttpCall | { "kind": "grpc" } & GrpcCall | { "kind": "thrift" } & ThriftCall;
+
+export type AduibCall = { transport: AduibTransport, 
+/**
+ * `http://host:port` (JSON-RPC, REST), `host:port` (gRPC, Thrift).
+ */
+url: string, 
+/**
+ * `rpc.v2/Service/Handler.method`, or the short `Service.method`.
+ */
+method: string, mode: CallMode, 
+/**
+ * The data object of a unary or server-stream call.
+ */
+data: Record<string, unknown>, 
+/**
+ * Data objects sent at once on a client or bidi stream.
+ */
+messages?: Array<Record<string, unknown>>, 
+/**
+ * Keep a client or bidi stream open for messages sent later.
+ */
+interactive: boolean, 
+/**
+ * The request id; a fresh UUID when absent.
+ */
+id?: string, options: CallOptions, };
+
+export type AduibTransport = "jsonrpc" | "rest" | "grpc" | "thrift";
+
+export type CallMode = "unary" | "server_stream" | "client_stream" | "bidi";
+
+export type Header = { name: string, value: string, };
+
+export type CallOptions = { 
+/**
+ * Deadline for the whole exchange, streams included.
+ */
+timeout_ms?: number, 
+/**
+ * HTTP headers or gRPC metadata.
+ */
+headers: Array<Header>, 
+/**
+ * Largest message either way (gRPC; the engine's default otherwise).
+ */
+max_message_bytes?: number, };
+
+export type JsonRpcCall = { url: string, payload: unknown, options: CallOptions, };
+
+export type HttpCall = { 
+/**
+ * `GET`, `POST`, ...
+ */
+method: string, url: string, body?: string, options: CallOptions, };
+
+export type GrpcCall = { 
+/**
+ * `host:port`.
+ */
+target: string, 
+/**
+ * `package.Service/Method` or `package.Service.Method`.
+ */
+method: string, body: string, schema: GrpcSchema, tls?: TlsSettings, gzip: boolean, 
+/**
+ * Keep a request stream open for messages sent later.
+ */
+interactive: boolean, options: CallOptions, };
+
+export type GrpcSchema = { protos: Array<string>, includes: Array<string>, protoset?: string, 
+/**
+ * How long each reflection request may take.
+ */
+reflection_timeout_ms?: number, };
+
+export type TlsSettings = { ca_cert?: string, client_cert?: string, client_key?: string, server_name?: string, insecure: boolean, };
+
+export type ThriftCall = { 
+/**
+ * `host:port` or `thrift://host:port`.
+ */
+target: string, 
+/**
+ * The `.thrift` file; searched in `includes` when not found as given.
+ */
+idl: string, includes?: Array<string>, 
+/**
+ * `Service.function`.
+ */
+method: string, 
+/**
+ * Arguments by name.
+ */
+args: Record<string, unknown>, protocol: ThriftProtocol, framing: ThriftFraming, 
+/**
+ * The service name on a multiplexed server.
+ */
+multiplexed?: string, options: CallOptions, };
+
+export type ThriftProtocol = "binary" | "compact";
+
+export type ThriftFraming = "buffered" | "framed";
+
+export type Event = { seq: number, at_ms: number, } & ({ "type": "sent", body: unknown, size: number, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, });
+
+export type EventBody = { "type": "sent", body: unknown, size: number, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, };
+
+export type CallStatus = { ok: boolean, 
+/**
+ * Aduib error code, gRPC status code, or HTTP status.
+ */
+code?: number, name?: string, message?: string, };
+
+export type Outcome = "ok" | "server_error" | "failed" | "cancelled";
+
+export type Summary = { outcome: Outcome, total_ms: number, 
+/**
+ * Until the first thing came back (headers or a message).
+ */
+first_byte_ms?: number, messages_sent: number, messages_received: number, bytes_sent: number, bytes_received: number, };
+
+export type ErrorKind = "connect" | "tls" | "timeout" | "protocol" | "server" | "bad_input" | "not_found" | "cancelled" | "internal";
+
+export type WorkbenchError = { kind: ErrorKind, 
+/**
+ * One line, saying what happened.
+ */
+message: string, 
+/**
+ * The causes under `message`, outermost first.
+ */
+causes?: Array<string>, 
+/**
+ * The Aduib error code or gRPC status code, when the server sent one.
+ */
+code?: number | null, 
+/**
+ * That code's name (`METHOD_NOT_FOUND`, `Unavailable`).
+ */
+code_name?: string | null, 
+/**
+ * Where in the request a bad input is (`.x`, `message 2 at .point`).
+ */
+path?: string | null, };
+
+export type Entry = { id: string, started_at_ms: number, transport: string, target: string, method: string, outcome: Outcome, status_code?: number, status_name?: string, total_ms: number, messages_received: number, bytes_received: number, };
+
+export type Detail = { entry: Entry, request: Request, events: Array<Event>, dropped_events: number, };
+
+export type Query = { 
+/**
+ * Words to find in the method, the target or the bodies (prefixes match).
+ */
+text?: string, transport?: string, outcome?: Outcome, 
+/**
+ * Started at or after (ms since the epoch).
+ */
+since_ms?: number, 
+/**
+ * Started before.
+ */
+until_ms?: number, 
+/**
+ * At most this many (default 100).
+ */
+limit?: number, };
