@@ -171,3 +171,29 @@ until_ms?: number,
  * At most this many (default 100).
  */
 limit?: number, };
+
+export type HostStatus = { running: boolean, workspace: string, endpoints: Array<HostEndpoint>, 
+/**
+ * The functions served (`CaculService.add`, ...).
+ */
+functions: Array<string>, };
+
+export type HostEndpoint = { transport: string, url: string, };
+
+export type HostCall = { at_ms: number, method: string, stream: boolean, ok: boolean, code?: number, duration_ms: number, };
+
+export type MethodInfo = { 
+/**
+ * `pkg.Service/Method` (gRPC) or `Service.function` (Thrift).
+ */
+name: string, mode: CallMode, 
+/**
+ * JSON Schema of the input message (gRPC).
+ */
+input_schema: unknown, 
+/**
+ * A JSON skeleton with every field set.
+ */
+template: unknown, };
+
+export type GrpcTarget = { target: string, schema: GrpcSchema, tls?: TlsSettings, headers: Array<Header>, timeout_ms?: number, max_message_bytes?: number, gzip: boolean, };

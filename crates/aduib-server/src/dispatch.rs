@@ -19,16 +19,55 @@ const MAX_QOS_TIMEOUT_MS: i64 = 300_000;
 /// Responses of a server stream, ending after the first error.
 pub type ResponseStream = BoxStream<'static, AduibResponse>;
 
+/// One call the server saw, for a live log (the app's Server view).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CallSeen {
+    /// When it ended (a stream: when it started), ms since the epoch.
+    pub at_ms: i64,
+    pub method: String,
+    pub stream: bool,
+    pub ok: bool,
+    /// The Aduib error code of a failed call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    pub duration_ms: f64,
+}
+
+/// Where the server reports the calls it sees. Sending never waits: a slow
+/// listener misses entries, the server never slows down.
+pub type CallLog = tokio::sync::broadcast::Sender<CallSeen>;
+
 /// Routes requests to the registry. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     registry: Arc<HandlerRegistry>,
+    log: Option<CallLog>,
 }
 
 impl Dispatcher {
     pub fn new(registry: HandlerRegistry) -> Self {
         Dispatcher {
             registry: Arc::new(registry),
+            log: None,
+        }
+    }
+
+    /// Reports every call to `log`.
+    pub fn with_log(mut self, log: Option<CallLog>) -> Self {
+        self.log = log;
+        self
+    }
+
+    fn report(&self, method: &str, stream: bool, response: &AduibResponse, started: Instant) {
+        if let Some(log) = &self.log {
+            let _ = log.send(CallSeen {
+                at_ms: now_ms(),
+                method: method.to_owned(),
+                stream,
+                ok: response.is_success(),
+                code: response.error.as_ref().map(|e| e.code),
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
         }
     }
 
@@ -67,7 +106,9 @@ impl Dispatcher {
                 }
             }
         };
-        finish(id, outcome, started)
+        let response = finish(id, outcome, started);
+        self.report(&request.method, false, &response, started);
+        response
     }
 
     /// Runs a call as a stream: a streaming function yields one response per
@@ -75,6 +116,10 @@ impl Dispatcher {
     pub fn stream(&self, mut request: AduibRequest) -> ResponseStream {
         let started = Instant::now();
         let id = response_id(&request);
+        if self.log.is_some() && self.is_streaming(&request.method) {
+            let opened = AduibResponse::success(id.clone(), Value::Null);
+            self.report(&request.method, true, &opened, started);
+        }
         match self.lookup(&request.method) {
             Err(error) => stream::once(async move { finish(id, Err(error), started) }).boxed(),
             Ok((_, Handler::Unary(_))) => {

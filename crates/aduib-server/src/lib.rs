@@ -47,6 +47,6 @@ pub mod workspace;
 
 pub use access::{Access, Token};
 pub use args::Args;
-pub use dispatch::Dispatcher;
+pub use dispatch::{CallLog, CallSeen, Dispatcher};
 pub use registry::{Handler, HandlerRegistry};
 pub use server::{Endpoint, RunningServer, Server, ServerConfig, ServerError, Transport};

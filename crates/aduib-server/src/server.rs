@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub rich_demo: bool,
     /// Who may call: Host and Origin rules, and the server token.
     pub access: Access,
+    /// Where every call is reported, if anywhere.
+    pub call_log: Option<crate::dispatch::CallLog>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +69,7 @@ impl Default for ServerConfig {
             keep_alive: DEFAULT_KEEP_ALIVE,
             rich_demo: false,
             access: Access::default(),
+            call_log: None,
         }
     }
 }
@@ -112,7 +115,7 @@ impl Server {
     pub fn new(registry: HandlerRegistry, config: ServerConfig) -> Self {
         Server {
             state: FrontendState {
-                dispatcher: Dispatcher::new(registry),
+                dispatcher: Dispatcher::new(registry).with_log(config.call_log),
                 limits: config.limits,
                 access: std::sync::Arc::new(config.access),
                 keep_alive: config.keep_alive,

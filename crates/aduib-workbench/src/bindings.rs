@@ -4,9 +4,12 @@
 
 use ts_rs::{Config, TS};
 
+use crate::catalog::MethodInfo;
 use crate::error::{ErrorKind, WorkbenchError};
 use crate::event::{CallStatus, Event, EventBody, Outcome, Summary};
+use crate::grpc::GrpcTarget;
 use crate::history::{Detail, Entry, Query};
+use crate::host::{HostCall, HostEndpoint, HostStatus};
 use crate::request::{
     AduibCall, AduibTransport, CallMode, CallOptions, GrpcCall, GrpcSchema, Header, HttpCall,
     JsonRpcCall, Request, ThriftCall, ThriftFraming, ThriftProtocol, TlsSettings,
@@ -44,6 +47,11 @@ pub fn typescript() -> String {
         Entry::decl(&config),
         Detail::decl(&config),
         Query::decl(&config),
+        HostStatus::decl(&config),
+        HostEndpoint::decl(&config),
+        HostCall::decl(&config),
+        MethodInfo::decl(&config),
+        GrpcTarget::decl(&config),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/aduib-workbench by ts-rs; do not edit.\n\

@@ -20,13 +20,17 @@ use crate::{Caches, cache_key};
 
 /// How to reach a gRPC server and where its schema comes from: what `grpc
 /// list`, `describe`, `schema` and `call` share.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(default)]
 pub struct GrpcTarget {
     pub target: String,
     pub schema: GrpcSchema,
+    #[ts(optional)]
     pub tls: Option<TlsSettings>,
     pub headers: Vec<Header>,
+    #[ts(optional)]
     pub timeout_ms: Option<u64>,
+    #[ts(optional)]
     pub max_message_bytes: Option<u64>,
     pub gzip: bool,
 }

@@ -14,11 +14,13 @@
 //!   workbench lives; [`Workbench::invalidate`] clears them.
 
 pub mod bindings;
+pub mod catalog;
 pub mod error;
 pub mod event;
 mod exchange;
 pub mod grpc;
 pub mod history;
+pub mod host;
 pub mod redact;
 pub mod request;
 mod send;
