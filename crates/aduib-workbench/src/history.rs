@@ -256,8 +256,10 @@ impl History {
         })
     }
 
-    /// Exchanges matching `query`, newest first.
+    /// Exchanges matching `query`, newest first. Sees every exchange
+    /// recorded before it.
     pub fn query(&self, query: &Query) -> Result<Vec<Entry>, HistoryError> {
+        self.flush();
         let mut sql = String::from("SELECT ");
         sql.push_str(ENTRY_COLUMNS);
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
@@ -307,8 +309,10 @@ impl History {
         })
     }
 
-    /// One exchange, whole; `id` may be a unique prefix.
+    /// One exchange, whole; `id` may be a unique prefix. Sees every
+    /// exchange recorded before it.
     pub fn get(&self, id: &str) -> Result<Option<Detail>, HistoryError> {
+        self.flush();
         let sql = format!(
             "SELECT {ENTRY_COLUMNS}, e.request, e.events, e.dropped_events FROM exchange e
              WHERE e.id >= ?1 AND e.id < ?1 || x'7f' ORDER BY e.id LIMIT 2"
