@@ -3,3 +3,6 @@
 export ADUIB_CACHE=${ADUIB_CACHE:-$HOME/.cache/aduib-workbench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ADUIB_CACHE/target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# Tools the scripts install (tauri-driver) live here, outside the clone.
+export ADUIB_TOOLS=${ADUIB_TOOLS:-$ADUIB_CACHE/tools}
+export PATH=$ADUIB_TOOLS/bin:$PATH

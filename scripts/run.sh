@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job: serves the demo workspace on every transport with the embedded
-# server (JSON-RPC on 127.0.0.1:17101, REST on :17102, gRPC on :17103, Thrift
-# on :17104). Extra arguments go to `aduib serve`. Stop with Ctrl-C.
+# The main job: the desktop app on the demo workspace, with its embedded server
+# serving it on every transport (JSON-RPC on 127.0.0.1:17101, REST on :17102,
+# gRPC on :17103, Thrift on :17104). Another workspace: pass its folder.
+# Without a display it runs the embedded server alone and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup-system.sh
-cargo build --release --locked -p aduib-cli
-exec "$CARGO_TARGET_DIR/release/aduib" serve --workspace workspaces/demo "$@"
+(cd ui && npx vite build --logLevel warn)
+cargo build --release --locked -p aduib-app
+exec "$CARGO_TARGET_DIR/release/aduib-app" "${1:-workspaces/demo}"

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on Debian 12, only what is missing,
-# and checks the Rust toolchain (edition 2024 needs Rust >= 1.90).
+# Installs what building and testing need on Debian 12, only what is missing:
+# Debian packages (the WebKitGTK stack Tauri builds against, Xvfb and
+# WebKitWebDriver for the app's end-to-end tests, Node.js for the UI), the Rust
+# toolchain check (edition 2024 needs Rust >= 1.90), tauri-driver, and the
+# UI's npm packages.
 set -euo pipefail
-packages=(build-essential pkg-config ca-certificates python3 python3-venv python3-pip)
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+packages=(build-essential pkg-config ca-certificates file python3 python3-venv python3-pip
+  libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev
+  libayatana-appindicator3-dev libxdo-dev libssl-dev
+  xvfb xauth webkit2gtk-driver imagemagick)
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -25,3 +34,14 @@ fi
 for component in rustfmt clippy; do
   cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
 done
+# The WebDriver front for Tauri apps, used by tests/e2e.
+if ! "$ADUIB_TOOLS/bin/tauri-driver" --help >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver 2.1.0" >&2
+  cargo install tauri-driver --locked --version 2.1.0 --root "$ADUIB_TOOLS" >&2
+fi
+# The UI's packages, reinstalled only when the lock file changed.
+stamp=ui/node_modules/.package-lock.json
+if [[ ! -f $stamp || ui/package-lock.json -nt $stamp ]]; then
+  echo "setup: npm ci in ui/" >&2
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi

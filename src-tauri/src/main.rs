@@ -1,0 +1,350 @@
+//! The desktop app: a thin shell. Every command forwards to aduib-workbench;
+//! what this file adds is the window, the IPC, and batching of events so a
+//! fast stream cannot flood the window.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use aduib_workbench::catalog::MethodInfo;
+use aduib_workbench::host::{self, Host, HostCall, HostStatus};
+use aduib_workbench::{
+    Detail, Entry, Event, EventBody, ExchangeHandle, GrpcTarget, History, HistoryError, Query,
+    Request, Workbench, WorkbenchError,
+};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// At most one batch of events per frame reaches the window...
+const FRAME: Duration = Duration::from_millis(16);
+/// ...of at most this many events.
+const MAX_BATCH: usize = 4096;
+
+struct App {
+    workbench: Workbench,
+    host: Host,
+    workspace_dir: PathBuf,
+    exchanges: Mutex<HashMap<String, ExchangeHandle>>,
+}
+
+impl App {
+    fn handle(&self, id: &str) -> Result<ExchangeHandle, WorkbenchError> {
+        self.exchanges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| WorkbenchError::bad_input(format!("exchange {id} has ended")))
+    }
+}
+
+/// Starts `request`; its events arrive on `events` in batches. Returns the
+/// exchange id (the id history keeps it under).
+#[tauri::command]
+async fn send(
+    app: AppHandle,
+    state: State<'_, App>,
+    request: Request,
+    events: Channel<Vec<Event>>,
+) -> Result<String, WorkbenchError> {
+    let exchange = state.workbench.send(request);
+    let id = exchange.id.clone();
+    state
+        .exchanges
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(id.clone(), exchange.handle.clone());
+    tauri::async_runtime::spawn(forward(
+        app,
+        id.clone(),
+        exchange.events,
+        exchange.handle,
+        events,
+    ));
+    Ok(id)
+}
+
+/// Sends events in batches: whatever has arrived, then a frame's pause.
+async fn forward(
+    app: AppHandle,
+    id: String,
+    mut events: UnboundedReceiver<Event>,
+    handle: ExchangeHandle,
+    channel: Channel<Vec<Event>>,
+) {
+    while let Some(first) = events.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match events.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        let ended = batch
+            .iter()
+            .any(|e| matches!(e.body, EventBody::End { .. }));
+        if channel.send(batch).is_err() {
+            // The window went away: so does the call.
+            handle.cancel();
+        }
+        if ended {
+            break;
+        }
+        tokio::time::sleep(FRAME).await;
+    }
+    app.state::<App>()
+        .exchanges
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&id);
+}
+
+#[tauri::command]
+fn cancel(state: State<'_, App>, id: String) -> Result<(), WorkbenchError> {
+    state.handle(&id)?.cancel();
+    Ok(())
+}
+
+#[tauri::command]
+fn send_message(
+    state: State<'_, App>,
+    id: String,
+    data: serde_json::Value,
+) -> Result<(), WorkbenchError> {
+    state.handle(&id)?.send_message(data)
+}
+
+#[tauri::command]
+fn end_stream(state: State<'_, App>, id: String) -> Result<(), WorkbenchError> {
+    state.handle(&id)?.end_stream();
+    Ok(())
+}
+
+/// Runs `read` on history off the async workers: SQLite blocks.
+async fn read_history<T: Send + 'static>(
+    state: &App,
+    read: impl FnOnce(&History) -> Result<T, HistoryError> + Send + 'static,
+) -> Result<T, WorkbenchError> {
+    let workbench = state.workbench.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let history = workbench.history().ok_or_else(|| {
+            WorkbenchError::internal("history is off: its database could not be opened")
+        })?;
+        read(history).map_err(|e| WorkbenchError::internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| WorkbenchError::internal(e.to_string()))?
+}
+
+#[tauri::command]
+async fn history_query(state: State<'_, App>, query: Query) -> Result<Vec<Entry>, WorkbenchError> {
+    read_history(&state, move |history| history.query(&query)).await
+}
+
+#[tauri::command]
+async fn history_get(state: State<'_, App>, id: String) -> Result<Option<Detail>, WorkbenchError> {
+    read_history(&state, move |history| history.get(&id)).await
+}
+
+#[tauri::command]
+async fn server_status(state: State<'_, App>) -> Result<HostStatus, WorkbenchError> {
+    Ok(state.host.status().await)
+}
+
+#[tauri::command]
+async fn server_start(state: State<'_, App>) -> Result<HostStatus, WorkbenchError> {
+    state.host.start().await
+}
+
+#[tauri::command]
+async fn server_stop(state: State<'_, App>) -> Result<HostStatus, WorkbenchError> {
+    Ok(state.host.stop().await)
+}
+
+/// The calls the embedded server sees, from now on, batched like events.
+#[tauri::command]
+fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
+    let mut seen = state.host.calls();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let first = match seen.recv().await {
+                Ok(call) => call,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let mut batch = vec![HostCall::from(first)];
+            while let Ok(call) = seen.try_recv() {
+                batch.push(call.into());
+            }
+            if calls.send(batch).is_err() {
+                break;
+            }
+            tokio::time::sleep(FRAME).await;
+        }
+    });
+}
+
+#[tauri::command]
+async fn grpc_methods(
+    state: State<'_, App>,
+    target: GrpcTarget,
+) -> Result<Vec<MethodInfo>, WorkbenchError> {
+    state.workbench.grpc_methods(&target).await
+}
+
+#[tauri::command]
+fn thrift_functions(
+    state: State<'_, App>,
+    idl: String,
+    includes: Vec<String>,
+) -> Result<Vec<MethodInfo>, WorkbenchError> {
+    let includes = if includes.is_empty() {
+        schema_dirs(&state.workspace_dir)
+    } else {
+        includes
+    };
+    state.workbench.thrift_functions(&idl, &includes)
+}
+
+/// Folders searched for `.thrift` and `.proto` files: the workspace, and the
+/// repository's demo schemas when the workspace is the demo one.
+fn schema_dirs(workspace: &std::path::Path) -> Vec<String> {
+    [
+        workspace.to_path_buf(),
+        workspace.join("../../thrift/demo"),
+        workspace.join("../../proto/demo"),
+    ]
+    .into_iter()
+    .filter(|dir| dir.is_dir())
+    .map(|dir| dir.display().to_string())
+    .collect()
+}
+
+/// Where things are, for the About box and the empty states.
+#[derive(Debug, Serialize)]
+struct AppInfo {
+    version: &'static str,
+    workspace_dir: String,
+    history_path: Option<String>,
+    /// UI preferences (tauri-plugin-store), beside history in the data folder.
+    settings_path: String,
+    schema_dirs: Vec<String>,
+}
+
+#[tauri::command]
+fn app_info(state: State<'_, App>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        workspace_dir: state.workspace_dir.display().to_string(),
+        history_path: state
+            .workbench
+            .history()
+            .map(|h| h.path().display().to_string()),
+        settings_path: aduib_workbench::history::data_dir()
+            .join("settings.json")
+            .display()
+            .to_string(),
+        schema_dirs: schema_dirs(&state.workspace_dir),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ADUIB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let workspace_dir = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("ADUIB_WORKSPACE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("workspaces/demo"));
+    // ADUIB_APP_PORT_BASE moves the embedded server off its default ports
+    // (17101-17104), so the app can run beside another server or a test.
+    let binds = match std::env::var("ADUIB_APP_PORT_BASE")
+        .ok()
+        .map(|b| b.parse::<u16>())
+    {
+        Some(Ok(base)) => host::binds_from(base),
+        Some(Err(_)) => anyhow::bail!("ADUIB_APP_PORT_BASE must be a port number"),
+        None => host::default_binds(),
+    };
+    let host = Host::new(Some(workspace_dir.clone()), binds);
+
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return headless(host, &workspace_dir);
+    }
+
+    let history = match History::open(History::default_path()) {
+        Ok(history) => Some(history),
+        Err(error) => {
+            tracing::warn!(%error, "history is off");
+            None
+        }
+    };
+    let app = App {
+        workbench: Workbench::new(history)?,
+        host,
+        workspace_dir,
+        exchanges: Mutex::default(),
+    };
+    tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .manage(app)
+        .setup(|app| {
+            // The embedded server starts with the app, so the first Send works.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = handle.state::<App>().host.start().await {
+                    tracing::warn!(error = %error.chain(), "the embedded server did not start");
+                }
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            send,
+            cancel,
+            send_message,
+            end_stream,
+            history_query,
+            history_get,
+            server_status,
+            server_start,
+            server_stop,
+            server_log,
+            grpc_methods,
+            thrift_functions,
+            app_info,
+        ])
+        .run(tauri::generate_context!())?;
+    Ok(())
+}
+
+/// No display: say so in one line and serve the workspace until Ctrl+C.
+fn headless(host: Host, workspace_dir: &std::path::Path) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let status = host.start().await?;
+        let urls: Vec<String> = status
+            .endpoints
+            .iter()
+            .map(|e| format!("{} {}", e.transport, e.url))
+            .collect();
+        println!(
+            "no display: serving {} headless ({}); Ctrl+C stops",
+            workspace_dir.display(),
+            urls.join(", ")
+        );
+        tokio::signal::ctrl_c().await?;
+        host.stop().await;
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,198 @@
+"""End-to-end flows in the real app window.
+
+Xvfb gives a display, tauri-driver (with Debian's WebKitWebDriver) drives the
+app binary, which starts its embedded server on free loopback ports and keeps
+its history in a temporary data folder. Screenshots of every view land in
+`$ADUIB_E2E_ARTIFACTS` (default: tests/e2e/artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from webdriver import Driver
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+APP = os.environ.get("ADUIB_APP", str(TARGET / "debug" / "aduib-app"))
+ARTIFACTS = Path(os.environ.get("ADUIB_E2E_ARTIFACTS", ROOT / "tests" / "e2e" / "artifacts"))
+
+
+def _free_display() -> int:
+    for n in range(90, 140):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def _free_port_base() -> int:
+    """Four consecutive free loopback ports."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 4)
+        sockets = []
+        try:
+            for port in range(base, base + 4):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no four free consecutive ports")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def display():
+    number = _free_display()
+    xvfb = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)
+    yield f":{number}"
+    xvfb.terminate()
+    xvfb.wait(5)
+
+
+@pytest.fixture(scope="session")
+def driver_url(display, data_dir, port_base):
+    tauri_driver = shutil.which("tauri-driver")
+    if tauri_driver is None:
+        pytest.fail("tauri-driver is not installed (scripts/setup-e2e.sh installs it)")
+    port, native = _free_port(), _free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # The app inherits this environment through WebKitWebDriver.
+    env = dict(
+        os.environ,
+        DISPLAY=display,
+        ADUIB_DATA_DIR=data_dir,
+        ADUIB_APP_PORT_BASE=str(port_base),
+        ADUIB_WORKSPACE=str(ROOT / "workspaces" / "demo"),
+    )
+    process = subprocess.Popen(
+        [tauri_driver, "--port", str(port), "--native-port", str(native), "--native-driver", "/usr/bin/WebKitWebDriver"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(ARTIFACTS / "tauri-driver.log", "wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(url + "/status", 15)
+    yield url
+    process.terminate()
+    process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    path = tempfile.mkdtemp(prefix="aduib-e2e-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def port_base():
+    return _free_port_base()
+
+
+class App:
+    """Starts (and restarts) the app in the shared data folder."""
+
+    def __init__(self, driver_url: str, port_base: int):
+        self.driver_url = driver_url
+        self.port_base = port_base
+        self.driver: Driver | None = None
+
+    def start(self) -> Driver:
+        self.driver = Driver(APP, url=self.driver_url)
+        # Ready once the embedded server reports its endpoints to the window.
+        self.driver.wait(
+            lambda: self.driver.execute(
+                "const d = document.querySelector('[data-testid=\"server-dot\"]');"
+                "return !!d && d.className.includes('emerald');"
+            ),
+            timeout=20,
+            message="the embedded server running",
+        )
+        return self.driver
+
+    def restart(self) -> Driver:
+        self.stop()
+        return self.start()
+
+    def stop(self) -> None:
+        if self.driver:
+            self.driver.quit()
+            self.driver = None
+
+
+@pytest.fixture(scope="session")
+def app(driver_url, port_base):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    app = App(driver_url, port_base)
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def d(app) -> Driver:
+    assert app.driver is not None
+    return app.driver
+
+
+def shot(driver: Driver, name: str) -> Path:
+    """Saves a screenshot after the frame settles (WebKit shows the old one for a moment)."""
+    time.sleep(0.6)
+    path = ARTIFACTS / f"{name}.png"
+    driver.screenshot(str(path))
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed flow, a screenshot of the window as it was."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        app = item.funcargs.get("app") or getattr(item.funcargs.get("d"), "app", None)
+        driver = app.driver if isinstance(app, App) else item.funcargs.get("d")
+        if driver is not None:
+            try:
+                driver.screenshot(str(ARTIFACTS / f"FAILED-{item.name}.png"))
+            except Exception:  # the window may be what failed
+                pass

@@ -1,0 +1,201 @@
+"""The flows a person goes through, in the real window (issue 9's list)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import shot
+from webdriver import CTRL, ENTER
+
+
+def compose(d, choice: str, target: str | None = None, method: str | None = None, mode: str | None = None, body: str | None = None):
+    d.find('[data-testid="nav-compose"]').click()
+    tabs = len(d.find_all('[data-testid="request-tab"]'))
+    d.find('[data-testid="new-tab"]').click()
+    # The new tab's composer replaces the old one; edit only once it has.
+    d.wait(lambda: len(d.find_all('[data-testid="request-tab"]')) == tabs + 1, message="a new tab")
+    d.select('[data-testid="transport"]', choice)
+    if target is not None:
+        d.find('[data-testid="target"]').replace(target)
+    if method is not None:
+        d.find('[data-testid="method"]').replace(method)
+        d.keys("\ue00c")  # Esc closes the suggestions
+    if mode is not None:
+        d.select('[data-testid="mode"]', mode)
+    if body is not None:
+        d.editor("body-editor", body)
+
+
+def send(d):
+    d.find('[data-testid="send"]').click()
+
+
+def response_text(d) -> str:
+    return d.text_of('[data-testid="response-body"] .cm-content') or ""
+
+
+def status(d) -> str:
+    return d.text_of('[data-testid="response-status"]') or ""
+
+
+def test_jsonrpc_add_answers_3(d):
+    compose(d, "aduib:jsonrpc", method="CaculService.add", body='{"x": 1, "y": 2')
+    send(d)
+    d.wait(lambda: status(d) == "OK", message="status OK")
+    body = json.loads(response_text(d))
+    assert body["result"] == 3
+    shot(d, "compose-unary-light")
+
+
+def test_countdown_streams_every_message_into_the_timeline(d):
+    compose(d, "aduib:rest", method="CaculService.countdown", mode="server_stream", body='{"start": 9, "interval_ms": 30')
+    send(d)
+    d.wait_text('[data-testid="response-messages"]', "10 messages", timeout=15)
+    d.wait(lambda: status(d) == "OK", message="stream ended OK")
+    rows = d.execute("return [...document.querySelectorAll('[data-testid=\"timeline-row\"]')].map(r => r.textContent)")
+    received = [r for r in rows if '{"n":' in r]
+    assert [json.loads(r[r.index("{"):])["n"] for r in received] == list(range(9, -1, -1)), rows
+    assert all("+0." in r or "+1." in r for r in received), "each row shows its offset"
+    shot(d, "compose-stream-timeline-light")
+
+
+def test_grpc_rich_service_by_reflection_with_schema_completion(d, app):
+    compose(d, "grpc", target=f"127.0.0.1:{app.port_base + 2}")
+    method = d.find('[data-testid="method"]')
+    method.click()
+    method.type("RichService/Ech")
+    d.wait_text('[data-testid="method-suggestions"]', "aduib.demo.v1.RichService/Echo", timeout=15)
+    method.type(ENTER)
+    # Picking the method fills its template from the schema.
+    d.wait(lambda: '"name"' in (d.text_of('[data-testid="body-editor"] .cm-content') or ""), message="template")
+    # The schema flags a field of the wrong type before sending.
+    d.editor("body-editor", '{"name": "e2e", "big": true')
+    d.wait(lambda: d.find_all(".cm-lintRange-error, .cm-lint-marker-error"), message="schema error flagged", timeout=10)
+    shot(d, "compose-grpc-schema-light")
+    d.editor("body-editor", '{"name": "e2e", "big": "9007199254740993"')
+    send(d)
+    d.wait(lambda: status(d) == "OK", message="gRPC OK")
+    body = json.loads(response_text(d))
+    assert body["name"] == "e2e" and body["big"] == "9007199254740993"
+
+
+def test_thrift_call_from_the_demo_idl(d, app):
+    compose(d, "thrift", target=f"127.0.0.1:{app.port_base + 3}", method="RichService.add", body='{"a": 40, "b": 2')
+    send(d)
+    d.wait(lambda: status(d) == "OK", message="Thrift OK")
+    assert json.loads(response_text(d)) == 42
+
+
+def test_interactive_bidi_answers_each_message_while_the_stream_is_open(d, app):
+    compose(d, "grpc", target=f"127.0.0.1:{app.port_base + 2}")
+    method = d.find('[data-testid="method"]')
+    method.click()
+    method.type("aduib.demo.v1.RichService/Chat")
+    d.keys("\ue00c")
+    d.wait(lambda: d.execute("return document.querySelector('[data-testid=\"mode\"]').value") == "bidi", message="bidi mode")
+    send(d)
+    box = d.find('[data-testid="stream-input"]')
+    d.wait(lambda: box.attribute("disabled") is None, message="stream open")
+    for name in ["first", "second"]:
+        box.replace(json.dumps({"name": name}))
+        d.find('[data-testid="stream-send"]').click()
+        d.wait(
+            lambda: any(f'"name":"{name}"' in r and "ArrowDown" not in r for r in d.execute(
+                "return [...document.querySelectorAll('[data-testid=\"timeline-row\"]')]"
+                ".filter(r => r.querySelector('.text-emerald-600')).map(r => r.textContent)")),
+            message=f"reply to {name} while open",
+        )
+    assert status(d) == "Running"
+    shot(d, "compose-bidi-light")
+    d.find('[data-testid="stream-end"]').click()
+    d.wait(lambda: status(d) == "OK", message="bidi ended OK")
+
+
+def test_cancel_stops_a_slow_call_at_once(d):
+    compose(d, "aduib:jsonrpc", method="CaculService.slow", body='{"x": 1, "delay_ms": 20000')
+    send(d)
+    d.wait(lambda: status(d) == "Running", message="running")
+    started = time.monotonic()
+    d.find('[data-testid="cancel"]').click()
+    d.wait(lambda: status(d) == "Cancelled", timeout=3, message="cancelled")
+    assert time.monotonic() - started < 2
+
+
+def test_invalid_json_is_flagged_before_sending(d):
+    compose(d, "aduib:jsonrpc", method="CaculService.add", body='{"x": 1,, ')
+    d.wait(lambda: d.find_all(".cm-lint-marker-error, .cm-lintRange-error"), message="syntax error flagged")
+    send(d)
+    notice = d.wait(lambda: d.text_of('[data-testid="composer-notice"]'), message="notice")
+    assert "not valid JSON" in notice
+
+
+def test_an_unreachable_target_names_its_cause(d):
+    compose(d, "aduib:jsonrpc", target="http://127.0.0.1:9", method="CaculService.add", body='{"x": 1, "y": 2')
+    send(d)
+    error = d.wait(lambda: d.text_of('[data-testid="response-error"]'), message="error shown")
+    assert "connect" in error.lower(), error
+    shot(d, "compose-error-light")
+
+
+def test_history_survives_a_restart_finds_and_reruns_and_diffs(app):
+    d = app.restart()
+    d.find('[data-testid="nav-history"]').click()
+    d.wait(lambda: len(d.find_all('[data-testid="history-row"]')) >= 5, message="history after restart")
+    d.find('[data-testid="history-search"]').replace("countdown")
+    d.wait(lambda: len(d.find_all('[data-testid="history-row"]')) == 1, message="search narrows to countdown")
+    d.find('[data-testid="history-row"]').click()
+    d.wait_text('[data-testid="history-detail-body"]', "countdown")
+    shot(d, "history-light")
+    d.find('[data-testid="history-rerun"]').click()
+    d.wait(lambda: status(d) == "OK", timeout=15, message="re-run OK")
+    d.wait_text('[data-testid="response-messages"]', "10 messages")
+
+    # Diff the two countdowns: same request, different timestamps.
+    d.find('[data-testid="nav-history"]').click()
+    d.wait(lambda: len(d.find_all('[data-testid="history-row"]')) == 2, message="two countdowns")
+    for pick in d.find_all('[data-testid="history-pick"]'):
+        pick.click()
+    d.find('[data-testid="history-diff"]').click()
+    summary = d.wait(lambda: d.text_of('[data-testid="diff-summary"]'), message="diff")
+    assert "differ" in summary or "identical" in summary
+    shot(d, "history-diff-light")
+
+
+def test_the_embedded_server_stops_and_starts_from_the_ui(d):
+    d.find('[data-testid="nav-server"]').click()
+    d.wait_text('[data-testid="server-state"]', "Running")
+    d.wait(lambda: d.find_all('[data-testid="server-call"]') or True)
+    shot(d, "server-light")
+    d.find('[data-testid="server-toggle"]').click()
+    d.wait_text('[data-testid="server-state"]', "Stopped")
+    compose(d, "aduib:jsonrpc", method="CaculService.add", body='{"x": 1, "y": 2')
+    send(d)
+    d.wait(lambda: "connect" in (d.text_of('[data-testid="response-error"]') or "").lower(), message="refused while stopped")
+    d.find('[data-testid="nav-server"]').click()
+    d.find('[data-testid="server-toggle"]').click()
+    d.wait_text('[data-testid="server-state"]', "Running")
+    compose(d, "aduib:jsonrpc", method="CaculService.add", body='{"x": 2, "y": 2')
+    send(d)
+    d.wait(lambda: status(d) == "OK", message="OK after restart")
+    d.find('[data-testid="nav-server"]').click()
+    d.wait(lambda: d.find_all('[data-testid="server-call"]'), message="the call in the live log")
+
+
+def test_dark_theme_screens(d):
+    d.find('[data-testid="theme-toggle"]').click()
+    d.wait(lambda: d.execute("return document.documentElement.classList.contains('dark')"), message="dark")
+    try:
+        d.find('[data-testid="request-tab"]').click()
+        shot(d, "compose-dark")
+        d.find('[data-testid="nav-history"]').click()
+        shot(d, "history-dark")
+        d.find('[data-testid="nav-server"]').click()
+        shot(d, "server-dark")
+        d.keys(CTRL + "k" + CTRL)
+        d.find('[data-testid="palette"]')
+        shot(d, "palette-dark")
+        d.keys("\ue00c")
+        d.wait(lambda: not d.find_all('[data-testid="palette"]'), message="Esc closes the palette")
+    finally:
+        d.find('[data-testid="theme-toggle"]').click()

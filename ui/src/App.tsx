@@ -1,0 +1,218 @@
+import { useEffect, useMemo, useState } from "react";
+import { Group, Panel, Separator } from "react-resizable-panels";
+import { Command, History, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
+import type { HostStatus } from "./bindings";
+import * as api from "./api";
+import { Composer } from "./components/Composer";
+import { HistoryView } from "./components/HistoryView";
+import { Palette } from "./components/Palette";
+import { Response } from "./components/Response";
+import { ServerView } from "./components/ServerView";
+import { SCHEMA_DIRS } from "./compose";
+import { openSettings, readSetting, writeSetting } from "./settings";
+import { activeTab, subscribeServerLog, useStore, type View } from "./store";
+
+const NAV: { view: View; label: string; icon: typeof Send }[] = [
+  { view: "compose", label: "Compose", icon: Send },
+  { view: "history", label: "History", icon: History },
+  { view: "server", label: "Server", icon: Server },
+];
+
+const BADGES: Record<string, string> = {
+  jsonrpc: "JSON-RPC",
+  rest: "REST",
+  grpc: "gRPC",
+  thrift: "Thrift",
+  http: "HTTP",
+};
+
+/** A tab's title: the method's own name first, then what it belongs to. */
+export function tabTitle(method: string, target: string): { name: string; context: string } {
+  const host = target.replace(/^[a-z]+:\/\//, "");
+  if (!method) return { name: host, context: "" };
+  const last = method.split("/").pop() ?? method;
+  const dot = last.lastIndexOf(".");
+  return dot > 0 ? { name: last.slice(dot + 1), context: last.slice(0, dot) } : { name: last, context: host };
+}
+
+function TabTitle({ name, context }: { name: string; context: string }) {
+  return (
+    <span className="min-w-0 flex-1 truncate text-xs" title={context ? `${context}.${name}` : name}>
+      <span className="font-medium">{name}</span>
+      {context && <span className="ml-1.5 text-zinc-400">{context}</span>}
+    </span>
+  );
+}
+
+export default function App() {
+  const state = useStore();
+  const { view, theme, tabs, active, setView, setTheme, newTab, closeTab, selectTab, send, cancel, setPalette } = state;
+  const tab = activeTab(state);
+  const [status, setStatus] = useState<HostStatus | null>(null);
+  const dark = theme === "dark";
+
+  // Preferences are written only once the saved ones are read, so a start
+  // never overwrites them with the defaults.
+  const [settingsRead, setSettingsRead] = useState(false);
+
+  useEffect(() => {
+    void api
+      .appInfo()
+      .then(async (info) => {
+        SCHEMA_DIRS.splice(0, SCHEMA_DIRS.length, ...info.schema_dirs);
+        openSettings(info.settings_path);
+        const saved = await readSetting<"light" | "dark">("theme");
+        if (saved === "light" || saved === "dark") setTheme(saved);
+      })
+      .catch(() => undefined)
+      .finally(() => setSettingsRead(true));
+    subscribeServerLog();
+    const poll = () =>
+      void api
+        .serverStatus()
+        .then((s) => {
+          setStatus(s);
+          if (s.running) useStore.getState().adoptEndpoints(s.endpoints);
+        })
+        .catch(() => undefined);
+    poll();
+    // The server starts with the app; pick up its endpoints when it is up.
+    const timer = setInterval(poll, 2000);
+    return () => clearInterval(timer);
+  }, [setTheme]);
+
+  useEffect(() => {
+    document.documentElement.classList.toggle("dark", dark);
+    if (settingsRead) writeSetting("theme", theme);
+  }, [dark, theme, settingsRead]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && e.key === "Enter") {
+        e.preventDefault();
+        void send();
+      } else if (e.key === "Escape" && useStore.getState().paletteOpen) {
+        setPalette(false);
+      } else if (e.key === "Escape" && tab.exchange?.running) {
+        cancel();
+      } else if (mod && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        setPalette(true);
+      } else if (mod && e.key.toLowerCase() === "t") {
+        e.preventDefault();
+        newTab();
+      } else if (mod && e.key.toLowerCase() === "w") {
+        e.preventDefault();
+        closeTab(active);
+      } else if (mod && e.key.toLowerCase() === "l") {
+        e.preventDefault();
+        setView("compose");
+        setTimeout(() => document.getElementById("target")?.focus(), 0);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [send, cancel, setPalette, newTab, closeTab, active, setView, tab.exchange?.running]);
+
+  const actions = useMemo(
+    () => [
+      { id: "send", label: "Send request", hint: "Ctrl+Enter", run: () => void send() },
+      { id: "new", label: "New request tab", hint: "Ctrl+T", run: () => newTab() },
+      { id: "compose", label: "Go to Compose", run: () => setView("compose") },
+      { id: "history", label: "Go to History", run: () => setView("history") },
+      { id: "server", label: "Go to Server", run: () => setView("server") },
+      { id: "theme", label: dark ? "Switch to light theme" : "Switch to dark theme", run: () => setTheme(dark ? "light" : "dark") },
+      { id: "start", label: "Start the embedded server", run: () => void api.serverStart().then(setStatus) },
+      { id: "stop", label: "Stop the embedded server", run: () => void api.serverStop().then(setStatus) },
+    ],
+    [send, newTab, setView, dark, setTheme],
+  );
+
+  return (
+    <div className="flex h-full">
+      <aside className="flex w-56 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/60">
+        <div className="flex items-center gap-2 px-4 py-3">
+          <div className="flex h-6 w-6 items-center justify-center rounded-md bg-indigo-600 text-xs font-bold text-white">A</div>
+          <span className="font-semibold">Aduib Workbench</span>
+        </div>
+        <nav className="space-y-0.5 px-2">
+          {NAV.map(({ view: v, label, icon: Icon }) => (
+            <button
+              key={v}
+              data-testid={`nav-${v}`}
+              onClick={() => setView(v)}
+              className={`flex w-full items-center gap-2 rounded-md px-2.5 py-1.5 ${view === v ? "bg-white font-medium shadow-sm dark:bg-zinc-800" : "text-zinc-600 hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800/60"}`}
+            >
+              <Icon size={14} /> {label}
+              {v === "server" && (
+                <span className={`ml-auto h-2 w-2 rounded-full ${status?.running ? "bg-emerald-500" : "bg-zinc-300 dark:bg-zinc-600"}`} data-testid="server-dot" />
+              )}
+            </button>
+          ))}
+        </nav>
+        <div className="mt-4 flex items-center justify-between px-4 text-[11px] font-semibold uppercase tracking-wide text-zinc-400">
+          Requests
+          <button onClick={() => newTab()} title="New request (Ctrl+T)" data-testid="new-tab" className="rounded p-0.5 hover:bg-zinc-200 dark:hover:bg-zinc-800">
+            <Plus size={13} />
+          </button>
+        </div>
+        <ul className="mt-1 min-h-0 flex-1 space-y-0.5 overflow-auto px-2">
+          {tabs.map((t) => (
+            <li
+              key={t.id}
+              onClick={() => selectTab(t.id)}
+              data-testid="request-tab"
+              className={`group flex cursor-default items-center gap-2 rounded-md px-2.5 py-1.5 ${t.id === active && view === "compose" ? "bg-white shadow-sm dark:bg-zinc-800" : "hover:bg-zinc-100 dark:hover:bg-zinc-800/60"}`}
+            >
+              <span className="w-[3.6rem] shrink-0 whitespace-nowrap rounded bg-indigo-50 px-1 text-center text-[9px] font-semibold uppercase leading-4 tracking-tight text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">
+                {BADGES[t.draft.kind === "aduib" ? t.draft.transport : t.draft.kind]}
+              </span>
+              <TabTitle {...tabTitle(t.draft.method, t.draft.target)} />
+              {t.exchange?.running && <span className="h-1.5 w-1.5 rounded-full bg-amber-400" />}
+              <button
+                onClick={(e) => {
+                  e.stopPropagation();
+                  closeTab(t.id);
+                }}
+                className="invisible rounded p-0.5 text-zinc-400 hover:text-zinc-700 group-hover:visible"
+                title="Close (Ctrl+W)"
+              >
+                <X size={12} />
+              </button>
+            </li>
+          ))}
+        </ul>
+        <div className="flex items-center gap-2 border-t border-zinc-200 px-3 py-2 text-xs text-zinc-500 dark:border-zinc-800">
+          <button onClick={() => setPalette(true)} className="flex items-center gap-1 rounded px-1.5 py-1 hover:bg-zinc-200 dark:hover:bg-zinc-800">
+            <Command size={12} /> Ctrl+K
+          </button>
+          <button
+            onClick={() => setTheme(dark ? "light" : "dark")}
+            data-testid="theme-toggle"
+            title="Toggle theme"
+            className="ml-auto rounded p-1 hover:bg-zinc-200 dark:hover:bg-zinc-800"
+          >
+            {dark ? <Sun size={14} /> : <Moon size={14} />}
+          </button>
+        </div>
+      </aside>
+      <main className="min-w-0 flex-1">
+        {view === "compose" && (
+          <Group orientation="horizontal" className="h-full">
+            <Panel id="composer" defaultSize="50%" minSize="25%">
+              <Composer dark={dark} functions={status?.functions ?? []} />
+            </Panel>
+            <Separator className="w-px bg-zinc-200 hover:bg-indigo-400 dark:bg-zinc-800" />
+            <Panel id="response" defaultSize="50%" minSize="25%">
+              <Response key={tab.id} exchange={tab.exchange} dark={dark} />
+            </Panel>
+          </Group>
+        )}
+        {view === "history" && <HistoryView />}
+        {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+      </main>
+      <Palette actions={actions} />
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+// Every call into the engine goes through here: typed by the generated
+// bindings, never an ad-hoc `invoke` string in a component.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type {
+  Detail,
+  Entry,
+  Event,
+  GrpcTarget,
+  HostCall,
+  HostStatus,
+  MethodInfo,
+  Query,
+  Request,
+  WorkbenchError,
+} from "./bindings";
+
+export type AppInfo = {
+  version: string;
+  workspace_dir: string;
+  history_path: string | null;
+  settings_path: string;
+  schema_dirs: string[];
+};
+
+/** Starts a request; `onEvents` gets its events in batches. Returns the exchange id. */
+export function send(request: Request, onEvents: (events: Event[]) => void): Promise<string> {
+  const events = new Channel<Event[]>();
+  events.onmessage = onEvents;
+  return invoke<string>("send", { request, events });
+}
+
+export const cancel = (id: string) => invoke<void>("cancel", { id });
+export const sendMessage = (id: string, data: unknown) => invoke<void>("send_message", { id, data });
+export const endStream = (id: string) => invoke<void>("end_stream", { id });
+export const historyQuery = (query: Query) => invoke<Entry[]>("history_query", { query });
+export const historyGet = (id: string) => invoke<Detail | null>("history_get", { id });
+export const serverStatus = () => invoke<HostStatus>("server_status");
+export const serverStart = () => invoke<HostStatus>("server_start");
+export const serverStop = () => invoke<HostStatus>("server_stop");
+export const grpcMethods = (target: GrpcTarget) => invoke<MethodInfo[]>("grpc_methods", { target });
+export const thriftFunctions = (idl: string, includes: string[]) =>
+  invoke<MethodInfo[]>("thrift_functions", { idl, includes });
+export const appInfo = () => invoke<AppInfo>("app_info");
+
+export function serverLog(onCalls: (calls: HostCall[]) => void): Promise<void> {
+  const calls = new Channel<HostCall[]>();
+  calls.onmessage = onCalls;
+  return invoke<void>("server_log", { calls });
+}
+
+/** A rejected command's error as one sentence, whatever was thrown. */
+export function errorText(error: unknown): string {
+  if (typeof error === "string") return error;
+  const e = error as Partial<WorkbenchError> | null;
+  if (e && typeof e.message === "string") {
+    return [e.message, ...(e.causes ?? [])].join(": ");
+  }
+  return String(error);
+}

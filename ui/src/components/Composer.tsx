@@ -1,0 +1,261 @@
+// The request: transport, target, method (with completion), body (JSON with
+// the method's schema), headers and options. Ctrl+Enter sends, Esc cancels.
+import { useEffect, useMemo, useState } from "react";
+import { Play, Square, Wand2 } from "lucide-react";
+import type { AduibTransport, CallMode, MethodInfo } from "../bindings";
+import * as api from "../api";
+import { DEFAULT_TARGETS, type Draft, type Kind } from "../compose";
+import { activeTab, useStore } from "../store";
+import { JsonEditor } from "./JsonEditor";
+import { MethodInput, type Suggestion } from "./MethodInput";
+
+type Choice = { key: string; label: string; kind: Kind; transport?: AduibTransport };
+
+const CHOICES: Choice[] = [
+  { key: "aduib:jsonrpc", label: "Aduib · JSON-RPC", kind: "aduib", transport: "jsonrpc" },
+  { key: "aduib:rest", label: "Aduib · REST", kind: "aduib", transport: "rest" },
+  { key: "aduib:grpc", label: "Aduib · gRPC", kind: "aduib", transport: "grpc" },
+  { key: "aduib:thrift", label: "Aduib · Thrift", kind: "aduib", transport: "thrift" },
+  { key: "grpc", label: "gRPC", kind: "grpc" },
+  { key: "thrift", label: "Thrift (IDL)", kind: "thrift" },
+  { key: "jsonrpc", label: "JSON-RPC", kind: "jsonrpc" },
+  { key: "http", label: "HTTP", kind: "http" },
+];
+
+const MODES: { value: CallMode; label: string }[] = [
+  { value: "unary", label: "Unary" },
+  { value: "server_stream", label: "Server stream" },
+  { value: "client_stream", label: "Client stream" },
+  { value: "bidi", label: "Bidi stream" },
+];
+
+function choiceOf(draft: Draft): string {
+  return draft.kind === "aduib" ? `aduib:${draft.transport}` : draft.kind;
+}
+
+/** What switching to `choice` changes in a draft: a fitting target and body. */
+function switchTo(choice: Choice): Partial<Draft> {
+  switch (choice.kind) {
+    case "aduib":
+      return { kind: "aduib", transport: choice.transport, target: DEFAULT_TARGETS[choice.transport ?? "jsonrpc"] };
+    case "grpc":
+      return { kind: "grpc", target: DEFAULT_TARGETS.grpc, method: "", mode: "unary", body: "{}" };
+    case "thrift":
+      return { kind: "thrift", target: DEFAULT_TARGETS.thrift, method: "RichService.add", body: '{\n  "a": 1,\n  "b": 2\n}' };
+    case "jsonrpc":
+      return {
+        kind: "jsonrpc",
+        target: `${DEFAULT_TARGETS.jsonrpc}/aduib_rpc`,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "rpc.v2/CaculService/CaculService.add", params: { method: "rpc.v2/CaculService/CaculService.add", data: { x: 1, y: 2 } } }, null, 2),
+      };
+    case "http":
+      return { kind: "http", target: `${DEFAULT_TARGETS.rest}/aduib_rpc/v2/health`, httpMethod: "GET", body: "" };
+  }
+}
+
+export function Composer({ dark, functions }: { dark: boolean; functions: string[] }) {
+  const tab = useStore(activeTab);
+  const { edit, send, cancel, methods, setMethods } = useStore();
+  const draft = tab.draft;
+  const running = tab.exchange?.running ?? false;
+  const [section, setSection] = useState<"body" | "headers" | "options">("body");
+  const [loading, setLoading] = useState<string | null>(null);
+  const [historyMethods, setHistoryMethods] = useState<string[]>([]);
+
+  // Methods of the target: by reflection (gRPC) or from the IDL (Thrift).
+  useEffect(() => {
+    let stale = false;
+    if (draft.kind === "grpc" && draft.target.includes(":")) {
+      setLoading("Loading methods by reflection…");
+      api
+        .grpcMethods({ target: draft.target, schema: { protos: [], includes: [] }, headers: [], gzip: false })
+        .then((m) => !stale && (setMethods(m), setLoading(null)))
+        .catch((e) => !stale && (setMethods([]), setLoading(`No methods: ${api.errorText(e)}`)));
+    } else if (draft.kind === "thrift") {
+      api
+        .thriftFunctions(draft.idl, [])
+        .then((m) => !stale && (setMethods(m), setLoading(null)))
+        .catch((e) => !stale && (setMethods([]), setLoading(`No functions: ${api.errorText(e)}`)));
+    } else {
+      setLoading(null);
+    }
+    return () => {
+      stale = true;
+    };
+  }, [draft.kind, draft.target, draft.idl, setMethods]);
+
+  useEffect(() => {
+    api
+      .historyQuery({ limit: 200 })
+      .then((entries) => setHistoryMethods(entries.map((e) => e.method)))
+      .catch(() => undefined);
+  }, [tab.id]);
+
+  const method: MethodInfo | undefined = methods.find((m) => m.name === draft.method);
+  const suggestions: Suggestion[] = useMemo(() => {
+    if (draft.kind === "grpc" || draft.kind === "thrift") {
+      return methods.map((m) => ({ name: m.name, detail: m.mode.replace("_", " ") }));
+    }
+    if (draft.kind === "aduib") {
+      return [
+        ...functions.map((f) => ({ name: f, detail: "workspace" })),
+        ...historyMethods.filter((m) => !m.includes("/") || m.startsWith("rpc.v2/")).map((m) => ({ name: m, detail: "history" })),
+      ];
+    }
+    return [];
+  }, [draft.kind, methods, functions, historyMethods]);
+
+  const pickMethod = (name: string) => {
+    const info = methods.find((m) => m.name === name);
+    if (info && draft.kind === "grpc") {
+      edit({ method: name, mode: info.mode, body: JSON.stringify(info.template, null, 2) });
+    } else if (info && draft.kind === "thrift") {
+      edit({ method: name, body: JSON.stringify(info.template, null, 2) });
+    } else {
+      edit({ method: name });
+    }
+  };
+
+  const streamsIn = draft.mode === "client_stream" || draft.mode === "bidi";
+
+  return (
+    <div className="flex h-full min-h-0 flex-col" data-testid="composer">
+      <div className="flex items-center gap-2 border-b border-zinc-200 p-3 dark:border-zinc-800">
+        <select
+          value={choiceOf(draft)}
+          data-testid="transport"
+          onChange={(e) => {
+            const choice = CHOICES.find((c) => c.key === e.target.value);
+            if (choice) edit(switchTo(choice));
+          }}
+          className="rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] outline-none focus:border-indigo-400 dark:border-zinc-700 dark:bg-zinc-900"
+        >
+          {CHOICES.map((c) => (
+            <option key={c.key} value={c.key}>{c.label}</option>
+          ))}
+        </select>
+        {draft.kind === "http" && (
+          <select
+            value={draft.httpMethod}
+            onChange={(e) => edit({ httpMethod: e.target.value })}
+            className="rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] dark:border-zinc-700 dark:bg-zinc-900"
+          >
+            {["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].map((m) => <option key={m}>{m}</option>)}
+          </select>
+        )}
+        <input
+          id="target"
+          value={draft.target}
+          data-testid="target"
+          onChange={(e) => edit({ target: e.target.value })}
+          placeholder="host:port or http://host:port"
+          className="min-w-0 flex-1 rounded-md border border-zinc-200 bg-transparent px-2.5 py-1.5 font-mono text-[12.5px] outline-none focus:border-indigo-400 dark:border-zinc-700"
+        />
+        {running ? (
+          <button onClick={cancel} data-testid="cancel" title="Cancel (Esc)" className="flex items-center gap-1.5 rounded-md bg-rose-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-rose-500">
+            <Square size={13} /> Cancel
+          </button>
+        ) : (
+          <button onClick={() => void send()} data-testid="send" title="Send (Ctrl+Enter)" className="flex items-center gap-1.5 rounded-md bg-indigo-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-indigo-500">
+            <Play size={13} /> Send
+          </button>
+        )}
+      </div>
+      {draft.kind !== "http" && draft.kind !== "jsonrpc" && (
+        <div className="flex items-center gap-2 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
+          <span className="w-14 text-xs text-zinc-500">Method</span>
+          <MethodInput
+            value={draft.method}
+            onChange={pickMethod}
+            suggestions={suggestions}
+            placeholder={draft.kind === "grpc" ? "package.Service/Method" : "Service.method"}
+          />
+          {(draft.kind === "aduib" || draft.kind === "grpc") && (
+            <select
+              value={draft.mode}
+              data-testid="mode"
+              disabled={draft.kind === "grpc" && Boolean(method)}
+              onChange={(e) => edit({ mode: e.target.value as CallMode })}
+              className="rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] disabled:opacity-60 dark:border-zinc-700 dark:bg-zinc-900"
+            >
+              {MODES.map((m) => <option key={m.value} value={m.value}>{m.label}</option>)}
+            </select>
+          )}
+          {draft.kind === "thrift" && (
+            <input
+              value={draft.idl}
+              onChange={(e) => edit({ idl: e.target.value })}
+              title="IDL file"
+              className="w-32 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 font-mono text-xs dark:border-zinc-700"
+            />
+          )}
+        </div>
+      )}
+      {loading && <div className="border-b border-zinc-200 px-3 py-1 text-xs text-zinc-500 dark:border-zinc-800">{loading}</div>}
+      <div className="flex items-center gap-1 border-b border-zinc-200 px-3 text-xs dark:border-zinc-800">
+        {(["body", "headers", "options"] as const).map((name) => (
+          <button
+            key={name}
+            onClick={() => setSection(name)}
+            className={`border-b-2 px-2 py-1.5 capitalize ${section === name ? "border-indigo-500 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-500 hover:text-zinc-800 dark:hover:text-zinc-300"}`}
+          >
+            {name === "headers" ? (draft.kind === "grpc" ? "metadata" : "headers") : name}
+          </button>
+        ))}
+        {method && (
+          <button
+            onClick={() => edit({ body: JSON.stringify(method.template, null, 2) })}
+            className="ml-auto flex items-center gap-1 rounded px-2 py-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+          >
+            <Wand2 size={12} /> Insert template
+          </button>
+        )}
+      </div>
+      {tab.notice && (
+        <div className="border-b border-amber-200 bg-amber-50 px-3 py-1.5 text-xs text-amber-900 dark:border-amber-900 dark:bg-amber-950/40 dark:text-amber-200" data-testid="composer-notice">
+          {tab.notice}
+        </div>
+      )}
+      <div className="min-h-0 flex-1">
+        {section === "body" &&
+          (draft.kind === "aduib" && streamsIn ? (
+            <p className="p-4 text-zinc-500">
+              A {draft.mode === "bidi" ? "bidi" : "client"} stream: send it, then write each message in the box under the response and press Send message; End stream half-closes.
+            </p>
+          ) : (
+            <JsonEditor
+              key={tab.id}
+              value={draft.body}
+              onChange={(body) => edit({ body })}
+              schema={method?.input_schema}
+              dark={dark}
+              testId="body-editor"
+              onSubmit={() => void send()}
+              hint={draft.kind === "http" ? "Request body" : "{}"}
+            />
+          ))}
+        {section === "headers" && (
+          <textarea
+            value={draft.headers}
+            onChange={(e) => edit({ headers: e.target.value })}
+            placeholder={"Authorization: Bearer ${env:TOKEN}\nX-Tenant-Id: t1"}
+            className="h-full w-full resize-none bg-transparent p-3 font-mono text-xs outline-none"
+          />
+        )}
+        {section === "options" && (
+          <div className="space-y-3 p-4">
+            <label className="flex items-center gap-3">
+              <span className="w-32 text-zinc-500">Deadline (ms)</span>
+              <input
+                value={draft.timeoutMs}
+                onChange={(e) => edit({ timeoutMs: e.target.value })}
+                placeholder="none"
+                className="w-32 rounded border border-zinc-200 bg-transparent px-2 py-1 dark:border-zinc-700"
+              />
+            </label>
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,113 @@
+// CodeMirror 6 for JSON: syntax errors flagged as you type and, given the
+// method's JSON Schema, completion, hover docs and schema errors too.
+import { useEffect, useRef } from "react";
+import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { json, jsonParseLinter } from "@codemirror/lang-json";
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  foldGutter,
+  foldKeymap,
+  HighlightStyle,
+  syntaxHighlighting,
+} from "@codemirror/language";
+import { lintGutter, linter } from "@codemirror/lint";
+import { Compartment, EditorState, type Extension } from "@codemirror/state";
+import { EditorView, highlightActiveLine, keymap, lineNumbers, placeholder } from "@codemirror/view";
+import { tags } from "@lezer/highlight";
+import { jsonSchema } from "codemirror-json-schema";
+import type { JSONSchema7 } from "json-schema";
+
+const darkHighlight = HighlightStyle.define([
+  { tag: tags.propertyName, color: "#93c5fd" },
+  { tag: tags.string, color: "#86efac" },
+  { tag: tags.number, color: "#fcd34d" },
+  { tag: [tags.bool, tags.null], color: "#f9a8d4" },
+]);
+
+/** The extensions of a JSON editor; with a schema, schema-aware ones too. */
+export function jsonExtensions(schema: unknown, dark: boolean): Extension[] {
+  const highlight = syntaxHighlighting(dark ? darkHighlight : defaultHighlightStyle, { fallback: true });
+  if (!schema || typeof schema !== "object") {
+    return [json(), linter(jsonParseLinter(), { delay: 250 }), highlight];
+  }
+  // The bundle: JSON, syntax and schema linting, completion, hover docs.
+  return [...jsonSchema(schema as JSONSchema7), highlight];
+}
+
+type Props = {
+  value: string;
+  onChange?: (value: string) => void;
+  schema?: unknown;
+  readOnly?: boolean;
+  dark?: boolean;
+  hint?: string;
+  testId?: string;
+  onSubmit?: () => void;
+};
+
+export function JsonEditor({ value, onChange, schema, readOnly, dark = false, hint, testId, onSubmit }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+  const language = useRef(new Compartment());
+  const onChangeRef = useRef(onChange);
+  const onSubmitRef = useRef(onSubmit);
+  onChangeRef.current = onChange;
+  onSubmitRef.current = onSubmit;
+
+  useEffect(() => {
+    if (!host.current) return;
+    const editor = new EditorView({
+      parent: host.current,
+      state: EditorState.create({
+        doc: value,
+        extensions: [
+          lineNumbers(),
+          foldGutter(),
+          lintGutter(),
+          history(),
+          bracketMatching(),
+          closeBrackets(),
+          autocompletion(),
+          highlightActiveLine(),
+          EditorView.lineWrapping,
+          placeholder(hint ?? ""),
+          EditorState.readOnly.of(Boolean(readOnly)),
+          keymap.of([
+            { key: "Mod-Enter", run: () => (onSubmitRef.current?.(), true) },
+            ...closeBracketsKeymap,
+            ...defaultKeymap,
+            ...historyKeymap,
+            ...foldKeymap,
+            ...completionKeymap,
+          ]),
+          language.current.of(jsonExtensions(schema, dark)),
+          EditorView.updateListener.of((update) => {
+            if (update.docChanged) onChangeRef.current?.(update.state.doc.toString());
+          }),
+        ],
+      }),
+    });
+    view.current = editor;
+    return () => {
+      editor.destroy();
+      view.current = null;
+    };
+    // The editor is created once; value, schema and theme are pushed below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (editor && editor.state.doc.toString() !== value) {
+      editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: value } });
+    }
+  }, [value]);
+
+  useEffect(() => {
+    view.current?.dispatch({ effects: language.current.reconfigure(jsonExtensions(schema, dark)) });
+  }, [schema, dark]);
+
+  return <div ref={host} data-testid={testId} className="h-full min-h-0 overflow-auto" />;
+}

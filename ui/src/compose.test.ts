@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { adoptEndpoints, DEFAULT_TARGETS, DraftError, fromRequest, newDraft, parseHeaders, toRequest } from "./compose";
+
+describe("toRequest", () => {
+  it("turns the default draft into an Aduib unary call", () => {
+    const request = toRequest(newDraft());
+    expect(request).toMatchObject({ kind: "aduib", transport: "jsonrpc", mode: "unary", data: { x: 1, y: 2 } });
+  });
+
+  it("refuses a body that is not JSON, saying which field", () => {
+    expect(() => toRequest({ ...newDraft(), body: "{ x: 1" })).toThrow(DraftError);
+    expect(() => toRequest({ ...newDraft(), body: "{ x: 1" })).toThrow(/The body is not valid JSON/);
+  });
+
+  it("refuses Aduib data that is not an object", () => {
+    expect(() => toRequest({ ...newDraft(), body: "[1, 2]" })).toThrow(/must be a JSON object/);
+  });
+
+  it("refuses a deadline that is not a positive whole number", () => {
+    for (const timeoutMs of ["0", "-5", "1.5", "soon"]) {
+      expect(() => toRequest({ ...newDraft(), timeoutMs })).toThrow(/deadline/);
+    }
+    expect(toRequest({ ...newDraft(), timeoutMs: "250" }).options.timeout_ms).toBe(250);
+  });
+
+  it("opens client and bidi streams interactively, with no data up front", () => {
+    const request = toRequest({ ...newDraft(), mode: "bidi", body: "" });
+    expect(request).toMatchObject({ kind: "aduib", interactive: true, data: {} });
+  });
+
+  it("multiplexes a Thrift call on the service of its method", () => {
+    const request = toRequest({ ...newDraft(), kind: "thrift", target: "127.0.0.1:1", method: "Calc.add", body: '{"a":1}' });
+    expect(request).toMatchObject({ kind: "thrift", multiplexed: "Calc", args: { a: 1 } });
+  });
+
+  it("round-trips through fromRequest", () => {
+    const draft = { ...newDraft(), headers: "X-Trace: 1", timeoutMs: "900" };
+    const again = toRequest(fromRequest(toRequest(draft)));
+    expect(again).toEqual(toRequest(draft));
+  });
+});
+
+describe("parseHeaders", () => {
+  it("keeps Name: value lines and skips blanks, comments and lines without a colon", () => {
+    expect(parseHeaders("X-A: 1\n\n# X-B: 2\nnonsense\n: empty\nX-C:  a:b ")).toEqual([
+      { name: "X-A", value: "1" },
+      { name: "X-C", value: "a:b" },
+    ]);
+  });
+});
+
+describe("adoptEndpoints", () => {
+  it("takes the server's own addresses, without a scheme for gRPC and Thrift", () => {
+    const before = adoptEndpoints([
+      { transport: "json-rpc", url: "http://127.0.0.1:5001" },
+      { transport: "grpc", url: "http://127.0.0.1:5003" },
+      { transport: "unknown", url: "x" },
+    ]);
+    expect(DEFAULT_TARGETS.jsonrpc).toBe("http://127.0.0.1:5001");
+    expect(DEFAULT_TARGETS.grpc).toBe("127.0.0.1:5003");
+    Object.assign(DEFAULT_TARGETS, before);
+  });
+});

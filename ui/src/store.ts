@@ -1,0 +1,207 @@
+// UI state: tabs of drafts and their live exchanges, the open view, theme.
+import { create } from "zustand";
+import type { Event, HostCall, MethodInfo, Summary, WorkbenchError } from "./bindings";
+import * as api from "./api";
+import {
+  adoptEndpoints,
+  DEFAULT_TARGETS,
+  type Draft,
+  DraftError,
+  fromRequest,
+  isInteractive,
+  newDraft,
+  toRequest,
+} from "./compose";
+
+export type View = "compose" | "history" | "server";
+export type Theme = "light" | "dark";
+
+export type ExchangeView = {
+  id: string | null;
+  events: Event[];
+  running: boolean;
+  summary: Summary | null;
+  error: WorkbenchError | null;
+  interactive: boolean;
+};
+
+export type Tab = { id: number; draft: Draft; exchange: ExchangeView | null; notice: string | null };
+
+type State = {
+  view: View;
+  theme: Theme;
+  tabs: Tab[];
+  active: number;
+  methods: MethodInfo[];
+  paletteOpen: boolean;
+  historyVersion: number;
+  /** Calls the embedded server answered, newest first (the last LOG_LIMIT). */
+  serverCalls: HostCall[];
+  /** The history view's search, kept while other views are open. */
+  historyFilter: { text: string; transport: string };
+  setHistoryFilter: (patch: Partial<{ text: string; transport: string }>) => void;
+  setView: (view: View) => void;
+  setTheme: (theme: Theme) => void;
+  setPalette: (open: boolean) => void;
+  newTab: (draft?: Draft) => void;
+  closeTab: (id: number) => void;
+  selectTab: (id: number) => void;
+  edit: (patch: Partial<Draft>) => void;
+  setMethods: (methods: MethodInfo[]) => void;
+  send: () => Promise<void>;
+  cancel: () => void;
+  sendMessage: (text: string) => Promise<string | null>;
+  endStream: () => void;
+  openRecorded: (request: Parameters<typeof fromRequest>[0], events: Event[]) => void;
+  adoptEndpoints: (endpoints: { transport: string; url: string }[]) => void;
+};
+
+let nextTab = 1;
+const tab = (draft: Draft = newDraft()): Tab => ({ id: nextTab++, draft, exchange: null, notice: null });
+const first = tab();
+
+export const useStore = create<State>((set, get) => {
+  const update = (id: number, f: (t: Tab) => Tab) =>
+    set((s) => ({ tabs: s.tabs.map((t) => (t.id === id ? f(t) : t)) }));
+  const current = () => get().tabs.find((t) => t.id === get().active) ?? get().tabs[0];
+
+  return {
+    view: "compose",
+    theme: "light",
+    tabs: [first],
+    active: first.id,
+    methods: [],
+    paletteOpen: false,
+    historyVersion: 0,
+    serverCalls: [],
+    historyFilter: { text: "", transport: "" },
+    setHistoryFilter: (patch) => set((s) => ({ historyFilter: { ...s.historyFilter, ...patch } })),
+    setView: (view) => set({ view }),
+    setTheme: (theme) => set({ theme }),
+    setPalette: (paletteOpen) => set({ paletteOpen }),
+    newTab: (draft) => {
+      const t = tab(draft);
+      set((s) => ({ tabs: [...s.tabs, t], active: t.id, view: "compose" }));
+    },
+    closeTab: (id) =>
+      set((s) => {
+        const tabs = s.tabs.filter((t) => t.id !== id);
+        if (tabs.length === 0) tabs.push(tab());
+        const active = s.active === id ? tabs[tabs.length - 1].id : s.active;
+        return { tabs, active };
+      }),
+    selectTab: (active) => set({ active, view: "compose" }),
+    edit: (patch) => update(current().id, (t) => ({ ...t, draft: { ...t.draft, ...patch }, notice: null })),
+    setMethods: (methods) => set({ methods }),
+    send: async () => {
+      const t = current();
+      if (t.exchange?.running) return;
+      let request;
+      try {
+        request = toRequest(t.draft);
+      } catch (e) {
+        update(t.id, (x) => ({ ...x, notice: e instanceof DraftError ? e.message : String(e) }));
+        return;
+      }
+      const interactive = isInteractive(t.draft);
+      update(t.id, (x) => ({
+        ...x,
+        notice: null,
+        exchange: { id: null, events: [], running: true, summary: null, error: null, interactive },
+      }));
+      try {
+        const id = await api.send(request, (batch) => {
+          update(t.id, (x) => {
+            if (!x.exchange) return x;
+            let { summary, error, running } = x.exchange;
+            for (const event of batch) {
+              if (event.type === "end") {
+                summary = event.summary;
+                running = false;
+              } else if (event.type === "error") {
+                error = event.error;
+              }
+            }
+            return { ...x, exchange: { ...x.exchange, events: x.exchange.events.concat(batch), summary, error, running } };
+          });
+          if (batch.some((e) => e.type === "end")) set((s) => ({ historyVersion: s.historyVersion + 1 }));
+        });
+        update(t.id, (x) => (x.exchange ? { ...x, exchange: { ...x.exchange, id } } : x));
+      } catch (e) {
+        update(t.id, (x) => ({ ...x, notice: api.errorText(e), exchange: null }));
+      }
+    },
+    cancel: () => {
+      const id = current().exchange?.id;
+      if (id) void api.cancel(id).catch(() => undefined);
+    },
+    sendMessage: async (text) => {
+      const id = current().exchange?.id;
+      if (!id) return "The stream is not open yet";
+      let data: unknown;
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        return `Not valid JSON: ${(e as Error).message}`;
+      }
+      try {
+        await api.sendMessage(id, data);
+        return null;
+      } catch (e) {
+        return api.errorText(e);
+      }
+    },
+    endStream: () => {
+      const id = current().exchange?.id;
+      if (id) void api.endStream(id).catch(() => undefined);
+    },
+    adoptEndpoints: (endpoints) => {
+      const before = adoptEndpoints(endpoints);
+      // Drafts still aimed at a default follow the server to its real ports.
+      set((s) => ({
+        tabs: s.tabs.map((t) => {
+          const d = t.draft;
+          const kind = d.kind === "aduib" ? d.transport : d.kind === "jsonrpc" ? "jsonrpc" : d.kind === "http" ? "rest" : d.kind;
+          const key = kind as keyof typeof before;
+          if (!(key in before) || !d.target.startsWith(before[key]) || before[key] === DEFAULT_TARGETS[key]) return t;
+          return { ...t, draft: { ...d, target: DEFAULT_TARGETS[key] + d.target.slice(before[key].length) } };
+        }),
+      }));
+    },
+    openRecorded: (request, events) => {
+      const end = events.find((e) => e.type === "end");
+      const error = events.find((e) => e.type === "error");
+      const t = tab(fromRequest(request));
+      t.exchange = {
+        id: null,
+        events,
+        running: false,
+        summary: end && end.type === "end" ? end.summary : null,
+        error: error && error.type === "error" ? error.error : null,
+        interactive: false,
+      };
+      set((s) => ({ tabs: [...s.tabs, t], active: t.id, view: "compose" }));
+    },
+  };
+});
+
+export function activeTab(state: { tabs: Tab[]; active: number }): Tab {
+  return state.tabs.find((t) => t.id === state.active) ?? state.tabs[0];
+}
+
+/** How many of the server's calls the log keeps. */
+export const LOG_LIMIT = 500;
+let serverLogOpen = false;
+
+/** Starts collecting the embedded server's calls (once per window). */
+export function subscribeServerLog(): void {
+  if (serverLogOpen) return;
+  serverLogOpen = true;
+  void api
+    .serverLog((batch) =>
+      useStore.setState((s) => ({ serverCalls: [...batch.reverse(), ...s.serverCalls].slice(0, LOG_LIMIT) })),
+    )
+    .catch(() => {
+      serverLogOpen = false;
+    });
+}
