@@ -74,7 +74,11 @@ pub fn register_cacul_service(registry: &mut HandlerRegistry) {
             let items = (0..=start).rev();
             Ok(stream::unfold(items, move |mut items| async move {
                 let n = items.next()?;
-                tokio::time::sleep(interval).await;
+                // A timer rounds even a zero sleep up to its 1 ms tick: a
+                // zero interval streams as fast as the client reads.
+                if !interval.is_zero() {
+                    tokio::time::sleep(interval).await;
+                }
                 Some((Ok(json!({ "n": n })), items))
             }))
         });
