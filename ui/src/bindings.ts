@@ -197,3 +197,20 @@ input_schema: unknown,
 template: unknown, };
 
 export type GrpcTarget = { target: string, schema: GrpcSchema, tls?: TlsSettings, headers: Array<Header>, timeout_ms?: number, max_message_bytes?: number, gzip: boolean, };
+
+export type SavedRequest = { 
+/**
+ * The file's stem: `requests/<id>.json`.
+ */
+id: string, name: string, request: Request, };
+
+export type Environment = { name: string, variables: { [key in string]: string }, };
+
+export type FileProblem = { path: string, message: string, };
+
+export type WorkspaceSummary = { name: string, dir: string, requests: Array<SavedRequest>, environments: Array<Environment>, 
+/**
+ * Files skipped because they could not be read; nothing is dropped
+ * silently.
+ */
+problems: Array<FileProblem>, };

@@ -14,6 +14,7 @@ use crate::request::{
     AduibCall, AduibTransport, CallMode, CallOptions, GrpcCall, GrpcSchema, Header, HttpCall,
     JsonRpcCall, Request, ThriftCall, ThriftFraming, ThriftProtocol, TlsSettings,
 };
+use crate::workspace::{Environment, FileProblem, SavedRequest, WorkspaceSummary};
 
 /// Where the committed bindings live, from the repository root.
 pub const BINDINGS_PATH: &str = "ui/src/bindings.ts";
@@ -52,6 +53,10 @@ pub fn typescript() -> String {
         HostCall::decl(&config),
         MethodInfo::decl(&config),
         GrpcTarget::decl(&config),
+        SavedRequest::decl(&config),
+        Environment::decl(&config),
+        FileProblem::decl(&config),
+        WorkspaceSummary::decl(&config),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/aduib-workbench by ts-rs; do not edit.\n\

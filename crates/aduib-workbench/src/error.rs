@@ -68,6 +68,10 @@ impl WorkbenchError {
         WorkbenchError::new(ErrorKind::BadInput, message)
     }
 
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         WorkbenchError::new(ErrorKind::Internal, message)
     }

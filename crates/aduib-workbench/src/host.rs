@@ -134,7 +134,7 @@ impl From<CallSeen> for HostCall {
 /// The embedded server of one workspace, which may be running or not.
 #[derive(Debug)]
 pub struct Host {
-    workspace_dir: Option<PathBuf>,
+    workspace_dir: std::sync::Mutex<Option<PathBuf>>,
     binds: Vec<(Transport, SocketAddr)>,
     log: CallLog,
     running: Mutex<Option<(RunningServer, Vec<String>, String)>>,
@@ -143,7 +143,7 @@ pub struct Host {
 impl Host {
     pub fn new(workspace_dir: Option<PathBuf>, binds: Vec<(Transport, SocketAddr)>) -> Self {
         Host {
-            workspace_dir,
+            workspace_dir: std::sync::Mutex::new(workspace_dir),
             binds,
             log: broadcast::channel(LOG_BACKLOG).0,
             running: Mutex::new(None),
@@ -154,7 +154,12 @@ impl Host {
     pub async fn start(&self) -> Result<HostStatus, WorkbenchError> {
         let mut running = self.running.lock().await;
         if running.is_none() {
-            let workspace = load_workspace(self.workspace_dir.as_deref())?;
+            let dir = self
+                .workspace_dir
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let workspace = load_workspace(dir.as_deref())?;
             let server = server(
                 &workspace,
                 Limits::default(),
@@ -177,6 +182,24 @@ impl Host {
             *running = Some((started, functions, workspace.name.clone()));
         }
         Ok(status(running.as_ref()))
+    }
+
+    /// Serves the workspace in `dir` from now on: restarts the server on it
+    /// if it was running.
+    pub async fn switch(&self, dir: PathBuf) -> Result<HostStatus, WorkbenchError> {
+        // Refuse a folder that is not a workspace before stopping anything.
+        load_workspace(Some(&dir))?;
+        let was_running = self.running.lock().await.is_some();
+        self.stop().await;
+        *self
+            .workspace_dir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(dir);
+        if was_running {
+            self.start().await
+        } else {
+            Ok(self.status().await)
+        }
     }
 
     /// Stops the server, letting open streams finish for a moment.

@@ -25,6 +25,7 @@ pub mod redact;
 pub mod request;
 mod send;
 pub mod thrift;
+pub mod workspace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -130,6 +131,16 @@ impl Workbench {
     /// Starts `request`; its events arrive on the exchange as they happen.
     /// Must be called within a tokio runtime.
     pub fn send(&self, request: Request) -> Exchange {
+        self.send_resolved(workspace::Resolved {
+            request,
+            secrets: Vec::new(),
+        })
+    }
+
+    /// Starts a request resolved from a workspace's environment; what came
+    /// from `${env:NAME}` is recorded as that reference, never in clear.
+    pub fn send_resolved(&self, resolved: workspace::Resolved) -> Exchange {
+        let workspace::Resolved { request, secrets } = resolved;
         let id = uuid::Uuid::new_v4().to_string();
         let (events_tx, events) = mpsc::unbounded_channel();
         let (input_tx, input) = mpsc::unbounded_channel();
@@ -166,8 +177,8 @@ impl Workbench {
                 history.record(Record {
                     id: exchange_id,
                     started_at_ms,
-                    request,
-                    events: finished.events,
+                    request: workspace::unresolve(request, &secrets),
+                    events: workspace::unresolve(finished.events, &secrets),
                     dropped: finished.dropped,
                     summary: finished.summary,
                     status: finished.status,

@@ -35,18 +35,21 @@ fn headers(headers: &mut [Header]) {
     }
 }
 
-/// Aduib envelopes carry credentials in `metadata.auth.credentials`; JSON
-/// bodies may carry them under secret-looking keys.
+/// Keys under which JSON bodies carry credentials (Aduib envelopes carry
+/// them in `metadata.auth.credentials`).
+fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "credentials" | "password" | "api_key" | "apikey"
+    ) || lower.ends_with("token") && lower != "tokens"
+}
+
 fn body(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, field) in map.iter_mut() {
-                let lower = key.to_ascii_lowercase();
-                let secret = matches!(
-                    lower.as_str(),
-                    "credentials" | "password" | "api_key" | "apikey"
-                ) || lower.ends_with("token") && lower != "tokens";
-                if secret && !field.is_null() {
+                if is_secret_key(key) && !field.is_null() {
                     *field = Value::String(REDACTED.to_owned());
                 } else {
                     body(field);
@@ -84,6 +87,68 @@ pub fn request(mut request: Request) -> Request {
         Request::Thrift(call) => body(&mut call.args),
     }
     request
+}
+
+/// Whether `value` only refers to a secret (`${env:NAME}`, `{{variable}}`)
+/// rather than holding one.
+fn is_reference(value: &str) -> bool {
+    let rest = value
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .trim();
+    let whole = |s: &str, open: &str, close: &str| s.starts_with(open) && s.ends_with(close);
+    value.is_empty() || whole(rest, "${env:", "}") || whole(rest, "{{", "}}") || value == REDACTED
+}
+
+/// Where `request` holds a credential in clear: the paths of secret
+/// headers and secret body fields whose values are not references.
+pub fn credentials_in_clear(request: &Request) -> Vec<String> {
+    fn walk(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map {
+                    let path = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    match field {
+                        Value::String(text) if is_secret_key(key) && !is_reference(text) => {
+                            found.push(path)
+                        }
+                        _ => walk(field, &path, found),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}[{i}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found: Vec<String> = request
+        .options()
+        .headers
+        .iter()
+        .filter(|h| is_secret_header(&h.name) && !is_reference(&h.value))
+        .map(|h| format!("header {}", h.name))
+        .collect();
+    let body = match request {
+        Request::Aduib(call) => Some(call.data.clone()),
+        Request::Jsonrpc(call) => Some(call.payload.clone()),
+        Request::Thrift(call) => Some(call.args.clone()),
+        Request::Http(call) => call
+            .body
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        Request::Grpc(call) => serde_json::from_str(&call.body).ok(),
+    };
+    if let Some(body) = body {
+        walk(&body, "body", &mut found);
+    }
+    found
 }
 
 /// `event` with every credential replaced.
