@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aduib_workbench::catalog::MethodInfo;
 use aduib_workbench::host::{self, Host, HostCall, HostStatus};
+use aduib_workbench::workspace::{self, SavedRequest, WorkspaceFolder, WorkspaceSummary};
 use aduib_workbench::{
     Detail, Entry, Event, EventBody, ExchangeHandle, GrpcTarget, History, HistoryError, Query,
     Request, Workbench, WorkbenchError,
@@ -29,11 +30,22 @@ const MAX_BATCH: usize = 4096;
 struct App {
     workbench: Workbench,
     host: Host,
-    workspace_dir: PathBuf,
+    workspace_dir: Mutex<PathBuf>,
     exchanges: Mutex<HashMap<String, ExchangeHandle>>,
 }
 
 impl App {
+    fn workspace_dir(&self) -> PathBuf {
+        self.workspace_dir
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn workspace(&self) -> Result<WorkspaceFolder, WorkbenchError> {
+        WorkspaceFolder::open(self.workspace_dir())
+    }
+
     fn handle(&self, id: &str) -> Result<ExchangeHandle, WorkbenchError> {
         self.exchanges
             .lock()
@@ -44,16 +56,23 @@ impl App {
     }
 }
 
-/// Starts `request`; its events arrive on `events` in batches. Returns the
-/// exchange id (the id history keeps it under).
+/// Starts `request`, with `{{variables}}` from `environment` and
+/// `${env:NAME}` resolved; its events arrive on `events` in batches. Returns
+/// the exchange id (the id history keeps it under).
 #[tauri::command]
 async fn send(
     app: AppHandle,
     state: State<'_, App>,
     request: Request,
+    environment: Option<String>,
     events: Channel<Vec<Event>>,
 ) -> Result<String, WorkbenchError> {
-    let exchange = state.workbench.send(request);
+    let resolved = match state.workspace() {
+        Ok(folder) => folder.resolve(request, environment.as_deref())?,
+        Err(_) if environment.is_none() => workspace::resolve(request, &Default::default())?,
+        Err(error) => return Err(error),
+    };
+    let exchange = state.workbench.send_resolved(resolved);
     let id = exchange.id.clone();
     state
         .exchanges
@@ -190,6 +209,46 @@ fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
     });
 }
 
+/// The open workspace: saved requests, environments, unreadable files.
+#[tauri::command]
+async fn workspace_summary(state: State<'_, App>) -> Result<WorkspaceSummary, WorkbenchError> {
+    Ok(state.workspace()?.summary())
+}
+
+/// Opens the workspace in `dir`; the embedded server serves it from now on.
+#[tauri::command]
+async fn workspace_open(
+    state: State<'_, App>,
+    dir: String,
+) -> Result<WorkspaceSummary, WorkbenchError> {
+    let dir = PathBuf::from(dir.trim());
+    let folder = WorkspaceFolder::open(&dir)?;
+    state.host.switch(dir.clone()).await?;
+    *state
+        .workspace_dir
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = dir;
+    Ok(folder.summary())
+}
+
+/// Saves `request` in the workspace as `name` (over `id`, when given).
+#[tauri::command]
+async fn request_save(
+    state: State<'_, App>,
+    id: Option<String>,
+    name: String,
+    request: Request,
+) -> Result<SavedRequest, WorkbenchError> {
+    state
+        .workspace()?
+        .save_request(id.as_deref(), &name, &request)
+}
+
+#[tauri::command]
+async fn request_delete(state: State<'_, App>, id: String) -> Result<(), WorkbenchError> {
+    state.workspace()?.delete_request(&id)
+}
+
 #[tauri::command]
 async fn grpc_methods(
     state: State<'_, App>,
@@ -199,31 +258,17 @@ async fn grpc_methods(
 }
 
 #[tauri::command]
-fn thrift_functions(
+async fn thrift_functions(
     state: State<'_, App>,
     idl: String,
     includes: Vec<String>,
 ) -> Result<Vec<MethodInfo>, WorkbenchError> {
     let includes = if includes.is_empty() {
-        schema_dirs(&state.workspace_dir)
+        workspace::schema_dirs(&state.workspace_dir())
     } else {
         includes
     };
     state.workbench.thrift_functions(&idl, &includes)
-}
-
-/// Folders searched for `.thrift` and `.proto` files: the workspace, and the
-/// repository's demo schemas when the workspace is the demo one.
-fn schema_dirs(workspace: &std::path::Path) -> Vec<String> {
-    [
-        workspace.to_path_buf(),
-        workspace.join("../../thrift/demo"),
-        workspace.join("../../proto/demo"),
-    ]
-    .into_iter()
-    .filter(|dir| dir.is_dir())
-    .map(|dir| dir.display().to_string())
-    .collect()
 }
 
 /// Where things are, for the About box and the empty states.
@@ -241,7 +286,7 @@ struct AppInfo {
 fn app_info(state: State<'_, App>) -> AppInfo {
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),
-        workspace_dir: state.workspace_dir.display().to_string(),
+        workspace_dir: state.workspace_dir().display().to_string(),
         history_path: state
             .workbench
             .history()
@@ -250,7 +295,7 @@ fn app_info(state: State<'_, App>) -> AppInfo {
             .join("settings.json")
             .display()
             .to_string(),
-        schema_dirs: schema_dirs(&state.workspace_dir),
+        schema_dirs: workspace::schema_dirs(&state.workspace_dir()),
     }
 }
 
@@ -293,7 +338,7 @@ fn main() -> anyhow::Result<()> {
     let app = App {
         workbench: Workbench::new(history)?,
         host,
-        workspace_dir,
+        workspace_dir: Mutex::new(workspace_dir),
         exchanges: Mutex::default(),
     };
     tauri::Builder::default()
@@ -320,6 +365,10 @@ fn main() -> anyhow::Result<()> {
             server_start,
             server_stop,
             server_log,
+            workspace_summary,
+            workspace_open,
+            request_save,
+            request_delete,
             grpc_methods,
             thrift_functions,
             app_info,

@@ -90,7 +90,28 @@ def display():
 
 
 @pytest.fixture(scope="session")
-def driver_url(display, data_dir, port_base):
+def workspace(port_base):
+    """A copy of the demo workspace (the flows save into it), beside the
+    repository's schema folders as in the repository, its "local"
+    environment aimed at this run's server."""
+    root = Path(tempfile.mkdtemp(prefix="aduib-e2e-ws-"))
+    shutil.copytree(ROOT / "workspaces" / "demo", root / "workspaces" / "demo")
+    for schemas in ("thrift", "proto"):
+        (root / schemas).symlink_to(ROOT / schemas)
+    ws = root / "workspaces" / "demo"
+    (ws / "environments" / "local.toml").write_text(
+        "[variables]\n"
+        f'jsonrpc = "http://127.0.0.1:{port_base}"\n'
+        f'rest = "http://127.0.0.1:{port_base + 1}"\n'
+        f'grpc = "127.0.0.1:{port_base + 2}"\n'
+        f'thrift = "127.0.0.1:{port_base + 3}"\n'
+    )
+    yield ws
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def driver_url(display, data_dir, port_base, workspace):
     tauri_driver = shutil.which("tauri-driver")
     if tauri_driver is None:
         pytest.fail("tauri-driver is not installed (scripts/setup-e2e.sh installs it)")
@@ -102,7 +123,7 @@ def driver_url(display, data_dir, port_base):
         DISPLAY=display,
         ADUIB_DATA_DIR=data_dir,
         ADUIB_APP_PORT_BASE=str(port_base),
-        ADUIB_WORKSPACE=str(ROOT / "workspaces" / "demo"),
+        ADUIB_WORKSPACE=str(workspace),
     )
     process = subprocess.Popen(
         [tauri_driver, "--port", str(port), "--native-port", str(native), "--native-driver", "/usr/bin/WebKitWebDriver"],

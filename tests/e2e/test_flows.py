@@ -162,6 +162,47 @@ def test_history_survives_a_restart_finds_and_reruns_and_diffs(app):
     shot(d, "history-diff-light")
 
 
+def test_saved_requests_run_in_an_environment_and_save_as_files(d, workspace):
+    # A request saved in the workspace, aimed at {{jsonrpc}} of "local".
+    d.wait(lambda: d.find_all('[data-testid="saved-request"]'), message="saved requests listed")
+    assert d.execute("return document.querySelector('[data-testid=\"environment\"]').value") == "local"
+    d.execute(
+        "[...document.querySelectorAll('[data-testid=\"saved-request\"]')]"
+        ".find(e => e.textContent.includes(arguments[0])).click()",
+        "Add on JSON-RPC",
+    )
+    d.wait(lambda: d.execute("return document.querySelector('[data-testid=\"target\"]').value") == "{{jsonrpc}}", message="the saved request open")
+    send(d)
+    d.wait(lambda: status(d) == "OK", message="sent through the environment")
+    assert json.loads(response_text(d))["result"] == 3
+    shot(d, "workspace-saved-request-light")
+
+    # Save a copy under a new name: one more file in requests/.
+    d.find('[data-testid="save-name"]').replace("Add big numbers")
+    d.editor("body-editor", '{"x": 40, "y": 2')
+    d.find('[data-testid="save"]').click()
+    d.wait(lambda: "Add big numbers" in (d.text_of('[data-testid="saved-list"]') or ""), message="listed")
+    files = sorted(p.name for p in (workspace / "requests").iterdir())
+    assert "add-on-json-rpc.json" in files, files
+    saved_file = json.loads((workspace / "requests" / "add-on-json-rpc.json").read_text())
+    assert saved_file["name"] == "Add big numbers" and saved_file["request"]["data"] == {"x": 40, "y": 2}
+
+    # A credential in clear is refused, and nothing is written.
+    compose(d, "aduib:jsonrpc", method="CaculService.add", body='{"x": 1, "y": 2')
+    d.find('[data-testid="tab-headers"]').click()
+    d.find('[data-testid="headers-editor"]').replace("Authorization: Bearer not-a-real-token")
+    d.find('[data-testid="save-name"]').replace("leaky")
+    d.find('[data-testid="save"]').click()
+    problem = d.wait(lambda: d.text_of('[data-testid="save-problem"]'), message="refused")
+    assert "credential" in problem and "${env:" in problem, problem
+    assert not any("leaky" in p.name for p in (workspace / "requests").iterdir())
+
+    d.find('[data-testid="nav-workspace"]').click()
+    d.wait_text('[data-testid="workspace-name"]', "demo")
+    d.wait(lambda: d.find_all('[data-testid="environment-card"]'), message="environments shown")
+    shot(d, "workspace-light")
+
+
 def test_the_embedded_server_stops_and_starts_from_the_ui(d):
     d.find('[data-testid="nav-server"]').click()
     d.wait_text('[data-testid="server-state"]', "Running")

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { Group, Panel, Separator } from "react-resizable-panels";
-import { Command, History, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
+import { Command, FolderOpen, History, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
 import type { HostStatus } from "./bindings";
 import * as api from "./api";
 import { Composer } from "./components/Composer";
@@ -8,7 +8,8 @@ import { HistoryView } from "./components/HistoryView";
 import { Palette } from "./components/Palette";
 import { Response } from "./components/Response";
 import { ServerView } from "./components/ServerView";
-import { SCHEMA_DIRS } from "./compose";
+import { badgeOf, EnvironmentPicker, SavedRequests } from "./components/Sidebar";
+import { WorkspaceView } from "./components/WorkspaceView";
 import { openSettings, readSetting, writeSetting } from "./settings";
 import { activeTab, subscribeServerLog, useStore, type View } from "./store";
 
@@ -16,15 +17,9 @@ const NAV: { view: View; label: string; icon: typeof Send }[] = [
   { view: "compose", label: "Compose", icon: Send },
   { view: "history", label: "History", icon: History },
   { view: "server", label: "Server", icon: Server },
+  { view: "workspace", label: "Workspace", icon: FolderOpen },
 ];
 
-const BADGES: Record<string, string> = {
-  jsonrpc: "JSON-RPC",
-  rest: "REST",
-  grpc: "gRPC",
-  thrift: "Thrift",
-  http: "HTTP",
-};
 
 /** A tab's title: the method's own name first, then what it belongs to. */
 export function tabTitle(method: string, target: string): { name: string; context: string } {
@@ -59,7 +54,6 @@ export default function App() {
     void api
       .appInfo()
       .then(async (info) => {
-        SCHEMA_DIRS.splice(0, SCHEMA_DIRS.length, ...info.schema_dirs);
         openSettings(info.settings_path);
         const saved = await readSetting<"light" | "dark">("theme");
         if (saved === "light" || saved === "dark") setTheme(saved);
@@ -67,6 +61,7 @@ export default function App() {
       .catch(() => undefined)
       .finally(() => setSettingsRead(true));
     subscribeServerLog();
+    void useStore.getState().loadWorkspace();
     const poll = () =>
       void api
         .serverStatus()
@@ -122,6 +117,7 @@ export default function App() {
       { id: "compose", label: "Go to Compose", run: () => setView("compose") },
       { id: "history", label: "Go to History", run: () => setView("history") },
       { id: "server", label: "Go to Server", run: () => setView("server") },
+      { id: "workspace", label: "Open a workspace folder…", run: () => setView("workspace") },
       { id: "theme", label: dark ? "Switch to light theme" : "Switch to dark theme", run: () => setTheme(dark ? "light" : "dark") },
       { id: "start", label: "Start the embedded server", run: () => void api.serverStart().then(setStatus) },
       { id: "stop", label: "Stop the embedded server", run: () => void api.serverStop().then(setStatus) },
@@ -131,11 +127,12 @@ export default function App() {
 
   return (
     <div className="flex h-full">
-      <aside className="flex w-56 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/60">
+      <aside className="flex w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/60">
         <div className="flex items-center gap-2 px-4 py-3">
           <div className="flex h-6 w-6 items-center justify-center rounded-md bg-indigo-600 text-xs font-bold text-white">A</div>
           <span className="font-semibold">Aduib Workbench</span>
         </div>
+        <EnvironmentPicker />
         <nav className="space-y-0.5 px-2">
           {NAV.map(({ view: v, label, icon: Icon }) => (
             <button
@@ -151,8 +148,9 @@ export default function App() {
             </button>
           ))}
         </nav>
+        <SavedRequests />
         <div className="mt-4 flex items-center justify-between px-4 text-[11px] font-semibold uppercase tracking-wide text-zinc-400">
-          Requests
+          Open
           <button onClick={() => newTab()} title="New request (Ctrl+T)" data-testid="new-tab" className="rounded p-0.5 hover:bg-zinc-200 dark:hover:bg-zinc-800">
             <Plus size={13} />
           </button>
@@ -166,9 +164,9 @@ export default function App() {
               className={`group flex cursor-default items-center gap-2 rounded-md px-2.5 py-1.5 ${t.id === active && view === "compose" ? "bg-white shadow-sm dark:bg-zinc-800" : "hover:bg-zinc-100 dark:hover:bg-zinc-800/60"}`}
             >
               <span className="w-[3.6rem] shrink-0 whitespace-nowrap rounded bg-indigo-50 px-1 text-center text-[9px] font-semibold uppercase leading-4 tracking-tight text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">
-                {BADGES[t.draft.kind === "aduib" ? t.draft.transport : t.draft.kind]}
+                {badgeOf(t.draft)}
               </span>
-              <TabTitle {...tabTitle(t.draft.method, t.draft.target)} />
+              <TabTitle {...(t.saved ? { name: t.saved.name, context: "" } : tabTitle(t.draft.method, t.draft.target))} />
               {t.exchange?.running && <span className="h-1.5 w-1.5 rounded-full bg-amber-400" />}
               <button
                 onClick={(e) => {
@@ -211,6 +209,7 @@ export default function App() {
         )}
         {view === "history" && <HistoryView />}
         {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+        {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
       </main>
       <Palette actions={actions} />
     </div>

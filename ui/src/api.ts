@@ -11,7 +11,9 @@ import type {
   MethodInfo,
   Query,
   Request,
+  SavedRequest,
   WorkbenchError,
+  WorkspaceSummary,
 } from "./bindings";
 
 export type AppInfo = {
@@ -22,11 +24,14 @@ export type AppInfo = {
   schema_dirs: string[];
 };
 
-/** Starts a request; `onEvents` gets its events in batches. Returns the exchange id. */
-export function send(request: Request, onEvents: (events: Event[]) => void): Promise<string> {
+/**
+ * Starts a request, its `{{variables}}` taken from `environment`; `onEvents`
+ * gets its events in batches. Returns the exchange id.
+ */
+export function send(request: Request, environment: string | null, onEvents: (events: Event[]) => void): Promise<string> {
   const events = new Channel<Event[]>();
   events.onmessage = onEvents;
-  return invoke<string>("send", { request, events });
+  return invoke<string>("send", { request, environment, events });
 }
 
 export const cancel = (id: string) => invoke<void>("cancel", { id });
@@ -40,6 +45,11 @@ export const serverStop = () => invoke<HostStatus>("server_stop");
 export const grpcMethods = (target: GrpcTarget) => invoke<MethodInfo[]>("grpc_methods", { target });
 export const thriftFunctions = (idl: string, includes: string[]) =>
   invoke<MethodInfo[]>("thrift_functions", { idl, includes });
+export const workspaceSummary = () => invoke<WorkspaceSummary>("workspace_summary");
+export const workspaceOpen = (dir: string) => invoke<WorkspaceSummary>("workspace_open", { dir });
+export const requestSave = (id: string | null, name: string, request: Request) =>
+  invoke<SavedRequest>("request_save", { id, name, request });
+export const requestDelete = (id: string) => invoke<void>("request_delete", { id });
 export const appInfo = () => invoke<AppInfo>("app_info");
 
 export function serverLog(onCalls: (calls: HostCall[]) => void): Promise<void> {

@@ -25,9 +25,6 @@ export const DEFAULT_TARGETS: Record<AduibTransport, string> = {
   thrift: "127.0.0.1:17104",
 };
 
-/** Folders searched for IDL files (the app tells us at start). */
-export const SCHEMA_DIRS: string[] = [];
-
 export function newDraft(): Draft {
   return {
     kind: "aduib",
@@ -116,7 +113,8 @@ export function toRequest(draft: Draft): Request {
         kind: "thrift",
         target: draft.target,
         idl: draft.idl,
-        includes: [...SCHEMA_DIRS],
+        // The engine searches the workspace's schema folders.
+        includes: [],
         method: draft.method,
         args: parseJson(draft.body, "The arguments") as Record<string, unknown>,
         protocol: "binary",

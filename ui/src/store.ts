@@ -1,6 +1,6 @@
 // UI state: tabs of drafts and their live exchanges, the open view, theme.
 import { create } from "zustand";
-import type { Event, HostCall, MethodInfo, Summary, WorkbenchError } from "./bindings";
+import type { Event, HostCall, MethodInfo, SavedRequest, Summary, WorkbenchError, WorkspaceSummary } from "./bindings";
 import * as api from "./api";
 import {
   adoptEndpoints,
@@ -13,7 +13,7 @@ import {
   toRequest,
 } from "./compose";
 
-export type View = "compose" | "history" | "server";
+export type View = "compose" | "history" | "server" | "workspace";
 export type Theme = "light" | "dark";
 
 export type ExchangeView = {
@@ -25,7 +25,10 @@ export type ExchangeView = {
   interactive: boolean;
 };
 
-export type Tab = { id: number; draft: Draft; exchange: ExchangeView | null; notice: string | null };
+/** A tab's request as saved in the workspace, when it was opened from or saved there. */
+export type SavedRef = { id: string; name: string };
+
+export type Tab = { id: number; draft: Draft; exchange: ExchangeView | null; notice: string | null; saved: SavedRef | null };
 
 type State = {
   view: View;
@@ -37,6 +40,16 @@ type State = {
   historyVersion: number;
   /** Calls the embedded server answered, newest first (the last LOG_LIMIT). */
   serverCalls: HostCall[];
+  /** The open workspace, and the environment requests are sent in. */
+  workspace: WorkspaceSummary | null;
+  environment: string | null;
+  loadWorkspace: () => Promise<void>;
+  openWorkspace: (dir: string) => Promise<string | null>;
+  setEnvironment: (name: string | null) => void;
+  /** Saves the active tab's request as `name`; returns a problem, or null. */
+  saveTab: (name: string) => Promise<string | null>;
+  openSaved: (saved: SavedRequest) => void;
+  deleteSaved: (id: string) => Promise<void>;
   /** The history view's search, kept while other views are open. */
   historyFilter: { text: string; transport: string };
   setHistoryFilter: (patch: Partial<{ text: string; transport: string }>) => void;
@@ -57,7 +70,13 @@ type State = {
 };
 
 let nextTab = 1;
-const tab = (draft: Draft = newDraft()): Tab => ({ id: nextTab++, draft, exchange: null, notice: null });
+const tab = (draft: Draft = newDraft(), saved: SavedRef | null = null): Tab => ({
+  id: nextTab++,
+  draft,
+  exchange: null,
+  notice: null,
+  saved,
+});
 const first = tab();
 
 export const useStore = create<State>((set, get) => {
@@ -74,6 +93,62 @@ export const useStore = create<State>((set, get) => {
     paletteOpen: false,
     historyVersion: 0,
     serverCalls: [],
+    workspace: null,
+    environment: null,
+    loadWorkspace: async () => {
+      try {
+        const workspace = await api.workspaceSummary();
+        set((s) => {
+          const names = workspace.environments.map((e) => e.name);
+          // A workspace's "local" environment is the one to start in.
+          const environment = s.environment && names.includes(s.environment) ? s.environment : names.includes("local") ? "local" : null;
+          return { workspace, environment };
+        });
+      } catch {
+        set({ workspace: null });
+      }
+    },
+    openWorkspace: async (dir) => {
+      try {
+        const workspace = await api.workspaceOpen(dir);
+        set({ workspace, environment: workspace.environments.some((e) => e.name === "local") ? "local" : null });
+        return null;
+      } catch (e) {
+        return api.errorText(e);
+      }
+    },
+    setEnvironment: (environment) => set({ environment }),
+    saveTab: async (name) => {
+      const t = current();
+      let request;
+      try {
+        request = toRequest(t.draft);
+      } catch (e) {
+        return e instanceof DraftError ? e.message : String(e);
+      }
+      try {
+        const saved = await api.requestSave(t.saved?.id ?? null, name, request);
+        update(t.id, (x) => ({ ...x, saved: { id: saved.id, name: saved.name } }));
+        await get().loadWorkspace();
+        return null;
+      } catch (e) {
+        return api.errorText(e);
+      }
+    },
+    openSaved: (saved) => {
+      const open = get().tabs.find((t) => t.saved?.id === saved.id);
+      if (open) {
+        set({ active: open.id, view: "compose" });
+        return;
+      }
+      const t = tab(fromRequest(saved.request), { id: saved.id, name: saved.name });
+      set((s) => ({ tabs: [...s.tabs, t], active: t.id, view: "compose" }));
+    },
+    deleteSaved: async (id) => {
+      await api.requestDelete(id).catch(() => undefined);
+      set((s) => ({ tabs: s.tabs.map((t) => (t.saved?.id === id ? { ...t, saved: null } : t)) }));
+      await get().loadWorkspace();
+    },
     historyFilter: { text: "", transport: "" },
     setHistoryFilter: (patch) => set((s) => ({ historyFilter: { ...s.historyFilter, ...patch } })),
     setView: (view) => set({ view }),
@@ -110,7 +185,7 @@ export const useStore = create<State>((set, get) => {
         exchange: { id: null, events: [], running: true, summary: null, error: null, interactive },
       }));
       try {
-        const id = await api.send(request, (batch) => {
+        const id = await api.send(request, get().environment, (batch) => {
           update(t.id, (x) => {
             if (!x.exchange) return x;
             let { summary, error, running } = x.exchange;

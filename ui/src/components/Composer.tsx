@@ -8,6 +8,7 @@ import { DEFAULT_TARGETS, type Draft, type Kind } from "../compose";
 import { activeTab, useStore } from "../store";
 import { JsonEditor } from "./JsonEditor";
 import { MethodInput, type Suggestion } from "./MethodInput";
+import { SaveBar } from "./SaveBar";
 
 type Choice = { key: string; label: string; kind: Kind; transport?: AduibTransport };
 
@@ -120,6 +121,7 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="composer">
+      <SaveBar />
       <div className="flex items-center gap-2 border-b border-zinc-200 p-3 dark:border-zinc-800">
         <select
           value={choiceOf(draft)}
@@ -197,6 +199,7 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           <button
             key={name}
             onClick={() => setSection(name)}
+            data-testid={`tab-${name}`}
             className={`border-b-2 px-2 py-1.5 capitalize ${section === name ? "border-indigo-500 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-500 hover:text-zinc-800 dark:hover:text-zinc-300"}`}
           >
             {name === "headers" ? (draft.kind === "grpc" ? "metadata" : "headers") : name}
@@ -238,7 +241,8 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           <textarea
             value={draft.headers}
             onChange={(e) => edit({ headers: e.target.value })}
-            placeholder={"Authorization: Bearer ${env:TOKEN}\nX-Tenant-Id: t1"}
+            placeholder={"Authorization: Bearer ${env:TOKEN}\nX-Tenant-Id: {{tenant}}"}
+            data-testid="headers-editor"
             className="h-full w-full resize-none bg-transparent p-3 font-mono text-xs outline-none"
           />
         )}

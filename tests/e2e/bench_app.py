@@ -1,0 +1,170 @@
+"""The app's own figures, measured in the real window (scripts/bench-app.sh):
+
+- cold start: from asking tauri-driver for a window until the composer is
+  interactive and the embedded server answers, over several starts;
+- memory at idle: the resident set of the app and every process it spawned
+  (WebKit's web and network processes), after a few idle seconds;
+- a server stream of N small messages: how fast the window takes them in
+  (messages per second until the UI shows all N) and its longest frame,
+  by requestAnimationFrame gaps; baseline in the same run: the same stream
+  read by `aduib stream` into /dev/null.
+
+Prints one JSON object per figure. Not a test: pytest does not collect it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import conftest  # noqa: E402  (the fixtures' helpers, used as plain functions)
+from webdriver import Driver  # noqa: E402
+
+STARTS = int(os.environ.get("BENCH_STARTS", "5"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
+APP = os.environ["ADUIB_APP"]
+CLI = os.environ["ADUIB_BIN"]
+
+
+def report(**figure) -> None:
+    print(json.dumps(figure), flush=True)
+
+
+def tree_rss_kib(root: int) -> int:
+    """The resident set of `root` and all its descendants, in KiB."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    family, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in family:
+                family.add(pid)
+                frontier.append(pid)
+    total = 0
+    for pid in family:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def app_pid() -> int:
+    out = subprocess.run(["pgrep", "-n", "-f", APP], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0])
+
+
+def interactive(d: Driver) -> bool:
+    return bool(
+        d.execute(
+            "const dot = document.querySelector('[data-testid=\"server-dot\"]');"
+            "return !!document.querySelector('[data-testid=\"send\"]') && !!dot && dot.className.includes('emerald');"
+        )
+    )
+
+
+def main() -> None:
+    display = conftest._free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1440x900x24", "-nolisten", "tcp"])
+    data_dir = tempfile.mkdtemp(prefix="aduib-bench-")
+    port_base = conftest._free_port_base()
+    port, native = conftest._free_port(), conftest._free_port()
+    env = dict(os.environ, DISPLAY=f":{display}", ADUIB_DATA_DIR=data_dir, ADUIB_APP_PORT_BASE=str(port_base))
+    time.sleep(0.5)
+    driver = subprocess.Popen(
+        ["tauri-driver", "--port", str(port), "--native-port", str(native), "--native-driver", "/usr/bin/WebKitWebDriver"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        conftest._wait_http(url + "/status", 15)
+        starts = []
+        for i in range(STARTS):
+            began = time.monotonic()
+            d = Driver(APP, url=url)
+            d.wait(lambda: interactive(d), timeout=30, message="interactive")
+            starts.append(time.monotonic() - began)
+            if i == STARTS - 1:
+                time.sleep(5)
+                report(figure="idle memory of all the app's processes", mib=round(tree_rss_kib(app_pid()) / 1024, 1))
+                stream(d, port_base)
+            d.quit()
+        report(
+            figure="cold start to an interactive window",
+            median_s=round(statistics.median(starts), 3),
+            max_s=round(max(starts), 3),
+            starts=len(starts),
+        )
+    finally:
+        driver.terminate()
+        xvfb.terminate()
+
+
+def stream(d: Driver, port_base: int) -> None:
+    grpc = f"127.0.0.1:{port_base + 2}"
+    data = json.dumps({"start": MESSAGES - 1, "interval_ms": 0})
+    # Baseline: the same stream into /dev/null by the CLI.
+    began = time.monotonic()
+    subprocess.run(
+        [CLI, "--no-history", "stream", "--transport", "grpc", "--url", grpc, "--method", "CaculService.countdown", "--data", data],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    cli_rate = MESSAGES / (time.monotonic() - began)
+
+    d.find('[data-testid="new-tab"]').click()
+    d.select('[data-testid="transport"]', "aduib:grpc")
+    d.find('[data-testid="target"]').replace(grpc)
+    d.find('[data-testid="method"]').replace("CaculService.countdown")
+    d.keys("\ue00c")
+    d.select('[data-testid="mode"]', "server_stream")
+    d.editor("body-editor", data[:-1])  # the editor closes the brace
+    d.execute(
+        """
+        const want = arguments[0] + ' messages';
+        const b = window.__bench = { gaps: [], last: performance.now(), start: performance.now(), done: null };
+        const tick = (t) => {
+          b.gaps.push(t - b.last); b.last = t;
+          const el = document.querySelector('[data-testid="response-messages"]');
+          if (el && el.textContent.startsWith(want)) b.done = performance.now();
+          else requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+        document.querySelector('[data-testid="send"]').click();
+        """,
+        MESSAGES,
+    )
+    result = d.wait(lambda: d.execute("return window.__bench.done && window.__bench"), timeout=300, message="all messages shown")
+    seconds = (result["done"] - result["start"]) / 1000
+    gaps = result["gaps"][1:]
+    report(
+        figure=f"a server stream of {MESSAGES} messages shown in the window",
+        window_msgs_per_s=round(MESSAGES / seconds),
+        cli_msgs_per_s=round(cli_rate),
+        window_over_cli=round(MESSAGES / seconds / cli_rate, 3),
+        longest_frame_ms=round(max(gaps), 1),
+        frames_over_100ms=sum(1 for g in gaps if g > 100),
+        frames=len(gaps),
+    )
+
+
+if __name__ == "__main__":
+    main()
