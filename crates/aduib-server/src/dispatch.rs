@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::Args;
 use crate::registry::{Handler, HandlerRegistry};
+use crate::tasks::{self, TaskConfig, TaskEvent, TaskManager, TaskRecord, TaskStatus};
 
 /// The peer caps `qos.timeout_ms` at five minutes; so do we.
 const MAX_QOS_TIMEOUT_MS: i64 = 300_000;
@@ -42,6 +43,7 @@ pub type CallLog = tokio::sync::broadcast::Sender<CallSeen>;
 pub struct Dispatcher {
     registry: Arc<HandlerRegistry>,
     log: Option<CallLog>,
+    tasks: TaskManager,
 }
 
 impl Dispatcher {
@@ -49,6 +51,7 @@ impl Dispatcher {
         Dispatcher {
             registry: Arc::new(registry),
             log: None,
+            tasks: TaskManager::new(TaskConfig::default()),
         }
     }
 
@@ -75,6 +78,11 @@ impl Dispatcher {
         &self.registry
     }
 
+    /// The tasks submitted to this server.
+    pub fn tasks(&self) -> &TaskManager {
+        &self.tasks
+    }
+
     /// Whether `method` names a server-streaming function (the JSON-RPC
     /// frontend answers such calls with SSE whatever the client asked for).
     pub fn is_streaming(&self, method: &str) -> bool {
@@ -87,6 +95,10 @@ impl Dispatcher {
     pub async fn call(&self, mut request: AduibRequest) -> AduibResponse {
         let started = Instant::now();
         let id = response_id(&request);
+        if let Some(op) = task_op(&request) {
+            let outcome = self.task_call(op, request);
+            return finish(id, outcome, started);
+        }
         let outcome = match self.lookup(&request.method) {
             Err(error) => Err(error),
             Ok((_, Handler::ServerStream(_))) => Err(RpcError::invalid_params(format!(
@@ -116,6 +128,23 @@ impl Dispatcher {
     pub fn stream(&self, mut request: AduibRequest) -> ResponseStream {
         let started = Instant::now();
         let id = response_id(&request);
+        match task_op(&request) {
+            Some(TaskOp::Subscribe) => {
+                return match task_id(&request).and_then(|t| Ok(self.tasks.subscribe(&t)?)) {
+                    Ok(events) => events
+                        .map(move |event| finish(id.clone(), Ok(event_reply(&event)), started))
+                        .boxed(),
+                    Err(error) => {
+                        stream::once(async move { finish(id, Err(error), started) }).boxed()
+                    }
+                };
+            }
+            Some(op) => {
+                let outcome = self.task_call(op, request);
+                return stream::once(async move { finish(id, outcome, started) }).boxed();
+            }
+            None => {}
+        }
         if self.log.is_some() && self.is_streaming(&request.method) {
             let opened = AduibResponse::success(id.clone(), Value::Null);
             self.report(&request.method, true, &opened, started);
@@ -141,6 +170,69 @@ impl Dispatcher {
                     .map(move |item| finish(id.clone(), item, started))
                     .boxed(),
             },
+        }
+    }
+
+    /// The `metadata.long_task` surface: `task/submit` runs the request's
+    /// own method once, as a task (the peer re-submits it forever); the
+    /// other operations read or cancel a task by `data.task_id`.
+    fn task_call(&self, op: TaskOp, mut request: AduibRequest) -> Result<Value, RpcError> {
+        match op {
+            TaskOp::Submit => {
+                let priority = request
+                    .qos
+                    .as_ref()
+                    .and_then(|q| q.priority)
+                    .map_or(1, |p| p.json_number());
+                let ttl = request
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.long_task_timeout)
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(Duration::from_secs);
+                if let Some(metadata) = request.metadata.as_mut() {
+                    metadata.long_task = None;
+                    metadata.long_task_method = None;
+                }
+                // Refuse an unknown method now, not as a failed task later.
+                self.lookup(&request.method)?;
+                let method = request.method.clone();
+                let this = self.clone();
+                let task = self.tasks.submit(
+                    Some(method),
+                    priority,
+                    ttl,
+                    tasks::job(move |_| async move {
+                        let response = this.call(request).await;
+                        match response.error {
+                            Some(error) => Err(error),
+                            None => Ok(response.result.unwrap_or(Value::Null)),
+                        }
+                    }),
+                )?;
+                Ok(json!({
+                    "task_id": task.task_id,
+                    "status": task.status,
+                    "created_at_ms": task.created_at_ms,
+                }))
+            }
+            TaskOp::Status => Ok(status_reply(&self.tasks.get(&task_id(&request)?)?, false)),
+            TaskOp::Result => Ok(status_reply(&self.tasks.get(&task_id(&request)?)?, true)),
+            TaskOp::Query => Ok(json!({ "task": self.tasks.get(&task_id(&request)?)? })),
+            TaskOp::Cancel => {
+                let (task, canceled) = self.tasks.cancel(&task_id(&request)?)?;
+                Ok(json!({ "task_id": task.task_id, "status": task.status, "canceled": canceled }))
+            }
+            TaskOp::List => Ok(json!({ "tasks": self.tasks.list() })),
+            TaskOp::Subscribe => {
+                // Called unary: the task's state now, as one event.
+                let task = self.tasks.get(&task_id(&request)?)?;
+                Ok(event_reply(&TaskEvent {
+                    event: String::new(),
+                    task,
+                    timestamp_ms: now_ms(),
+                }))
+            }
         }
     }
 
@@ -173,6 +265,82 @@ impl Dispatcher {
             .with_field("method", "unknown function")),
         }
     }
+}
+
+/// A `metadata.long_task_method` operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskOp {
+    Submit,
+    Status,
+    Result,
+    Query,
+    Cancel,
+    Subscribe,
+    /// Ours: every task kept.
+    List,
+}
+
+/// The task operation a request asks for: with `metadata.long_task` set,
+/// `long_task_method` (else the method itself) names it, `task/submit` by
+/// default.
+fn task_op(request: &AduibRequest) -> Option<TaskOp> {
+    let metadata = request.metadata.as_ref()?;
+    if metadata.long_task != Some(true) {
+        return None;
+    }
+    let name = metadata
+        .long_task_method
+        .as_deref()
+        .or_else(|| {
+            request
+                .method
+                .starts_with("task/")
+                .then_some(request.method.as_str())
+        })
+        .unwrap_or("task/submit");
+    Some(match name {
+        "task/status" => TaskOp::Status,
+        "task/result" => TaskOp::Result,
+        "task/query" => TaskOp::Query,
+        "task/cancel" => TaskOp::Cancel,
+        "task/subscribe" => TaskOp::Subscribe,
+        "task/list" => TaskOp::List,
+        _ => TaskOp::Submit,
+    })
+}
+
+fn task_id(request: &AduibRequest) -> Result<String, RpcError> {
+    match request.data.as_ref().and_then(|d| d.get("task_id")) {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        _ => Err(
+            RpcError::new(ErrorCode::MissingRequiredField, "data.task_id is required")
+                .with_field("data.task_id", "missing or not a string"),
+        ),
+    }
+}
+
+/// `{task_id, status, created_at_ms, updated_at_ms[, error][, value]}`.
+fn status_reply(task: &TaskRecord, with_value: bool) -> Value {
+    let mut reply = json!({
+        "task_id": task.task_id,
+        "status": task.status,
+        "created_at_ms": task.created_at_ms,
+        "updated_at_ms": task.updated_at_ms,
+    });
+    if let Some(progress) = &task.progress {
+        reply["progress"] = json!(progress);
+    }
+    if let Some(error) = &task.error {
+        reply["error"] = json!(error);
+    }
+    if with_value && task.status == TaskStatus::Succeeded {
+        reply["value"] = task.result.clone().unwrap_or(Value::Null);
+    }
+    reply
+}
+
+fn event_reply(event: &TaskEvent) -> Value {
+    json!({ "event": event.event, "task": status_reply(&event.task, true) })
 }
 
 /// The key under which later messages of a client stream reach the function.
@@ -407,5 +575,134 @@ mod tests {
             .await;
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].error.as_ref().unwrap().code, 2001);
+    }
+    fn task_request(op: &str, method: &str, data: Value) -> AduibRequest {
+        let mut request = request(method, data);
+        request.metadata = Some(aduib_core::envelope::RequestMetadata {
+            long_task: Some(true),
+            long_task_method: Some(op.to_owned()),
+            ..aduib_core::envelope::RequestMetadata::now()
+        });
+        request
+    }
+
+    /// The peer's e2e form: `long_task: true` with `task/submit` on a normal
+    /// method answers a task id at once, runs the method exactly once, and
+    /// Subscribe streams its events to `completed`.
+    #[tokio::test]
+    async fn long_task_submit_runs_the_method_once_and_subscribe_ends_completed() {
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let mut registry = HandlerRegistry::new();
+        registry.unary("Count.once", |_: Args| async {
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(json!({"ran": true}))
+        });
+        let d = Dispatcher::new(registry);
+        let submitted = d
+            .call(task_request(
+                "task/submit",
+                "rpc.v2/Count/Count.once",
+                json!({}),
+            ))
+            .await;
+        let reply = submitted.result.expect("a receipt");
+        assert_eq!(reply["status"], "pending");
+        let task_id = reply["task_id"].as_str().unwrap().to_owned();
+
+        let events: Vec<AduibResponse> = d
+            .stream(task_request(
+                "task/subscribe",
+                "task/subscribe",
+                json!({"task_id": task_id}),
+            ))
+            .collect()
+            .await;
+        let last = events.last().unwrap().result.clone().unwrap();
+        assert_eq!(last["event"], "completed");
+        assert_eq!(last["task"]["value"], json!({"ran": true}));
+        assert_eq!(
+            RUNS.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "no recursion"
+        );
+
+        let result = d
+            .call(task_request(
+                "task/result",
+                "task/result",
+                json!({"task_id": task_id}),
+            ))
+            .await;
+        assert_eq!(result.result.unwrap()["value"], json!({"ran": true}));
+        let query = d
+            .call(task_request(
+                "task/query",
+                "task/query",
+                json!({"task_id": task_id}),
+            ))
+            .await;
+        assert_eq!(query.result.unwrap()["task"]["status"], "succeeded");
+        let cancel = d
+            .call(task_request(
+                "task/cancel",
+                "task/cancel",
+                json!({"task_id": task_id}),
+            ))
+            .await;
+        assert_eq!(cancel.result.unwrap()["canceled"], false, "it had ended");
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_a_long_task_and_bad_task_requests_say_why() {
+        let d = dispatcher();
+        let submitted = d
+            .call(task_request(
+                "task/submit",
+                "rpc.v2/CaculService/CaculService.slow",
+                json!({"x": 1, "delay_ms": 10_000}),
+            ))
+            .await;
+        let task_id = submitted.result.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cancel = d
+            .call(task_request(
+                "task/cancel",
+                "task/cancel",
+                json!({"task_id": task_id}),
+            ))
+            .await;
+        let cancel = cancel.result.unwrap();
+        assert_eq!(
+            (cancel["canceled"].clone(), cancel["status"].clone()),
+            (json!(true), json!("canceled"))
+        );
+
+        let unknown = d
+            .call(task_request(
+                "task/status",
+                "task/status",
+                json!({"task_id": "nope"}),
+            ))
+            .await;
+        assert_eq!(unknown.error.unwrap().code, 4000);
+        let missing = d
+            .call(task_request("task/status", "task/status", json!({})))
+            .await;
+        assert_eq!(missing.error.unwrap().code, 2002);
+        let no_such = d
+            .call(task_request(
+                "task/submit",
+                "rpc.v2/Nope/Nope.nothing",
+                json!({}),
+            ))
+            .await;
+        assert_eq!(
+            no_such.error.unwrap().code,
+            4001,
+            "refused at submit, not as a task"
+        );
     }
 }

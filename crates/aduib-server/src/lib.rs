@@ -43,6 +43,7 @@ mod io;
 pub mod registry;
 pub mod server;
 pub mod sse;
+pub mod tasks;
 pub mod workspace;
 
 pub use access::{Access, Token};
