@@ -176,40 +176,10 @@ impl Dispatcher {
     /// The `metadata.long_task` surface: `task/submit` runs the request's
     /// own method once, as a task (the peer re-submits it forever); the
     /// other operations read or cancel a task by `data.task_id`.
-    fn task_call(&self, op: TaskOp, mut request: AduibRequest) -> Result<Value, RpcError> {
+    fn task_call(&self, op: TaskOp, request: AduibRequest) -> Result<Value, RpcError> {
         match op {
             TaskOp::Submit => {
-                let priority = request
-                    .qos
-                    .as_ref()
-                    .and_then(|q| q.priority)
-                    .map_or(1, |p| p.json_number());
-                let ttl = request
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.long_task_timeout)
-                    .and_then(|s| u64::try_from(s).ok())
-                    .map(Duration::from_secs);
-                if let Some(metadata) = request.metadata.as_mut() {
-                    metadata.long_task = None;
-                    metadata.long_task_method = None;
-                }
-                // Refuse an unknown method now, not as a failed task later.
-                self.lookup(&request.method)?;
-                let method = request.method.clone();
-                let this = self.clone();
-                let task = self.tasks.submit(
-                    Some(method),
-                    priority,
-                    ttl,
-                    tasks::job(move |_| async move {
-                        let response = this.call(request).await;
-                        match response.error {
-                            Some(error) => Err(error),
-                            None => Ok(response.result.unwrap_or(Value::Null)),
-                        }
-                    }),
-                )?;
+                let task = self.submit_task(request, None)?;
                 Ok(json!({
                     "task_id": task.task_id,
                     "status": task.status,
@@ -234,6 +204,122 @@ impl Dispatcher {
                 }))
             }
         }
+    }
+
+    /// Runs `request`'s own method as a task. The record's result is the
+    /// method's whole response, as the peer keeps it.
+    fn submit_task(
+        &self,
+        mut request: AduibRequest,
+        priority: Option<u8>,
+    ) -> Result<TaskRecord, RpcError> {
+        let priority = priority
+            .or_else(|| {
+                request
+                    .qos
+                    .as_ref()
+                    .and_then(|q| q.priority)
+                    .map(|p| p.json_number())
+            })
+            .unwrap_or(1)
+            .min(3);
+        let ttl = request
+            .metadata
+            .as_ref()
+            .and_then(|m| m.long_task_timeout)
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs);
+        // The task runs the method itself, never another submit.
+        if let Some(metadata) = request.metadata.as_mut() {
+            metadata.long_task = None;
+            metadata.long_task_method = None;
+        }
+        // Refuse an unknown method now, not as a failed task later.
+        self.lookup(&request.method)?;
+        let method = request.method.clone();
+        let this = self.clone();
+        Ok(self.tasks.submit(
+            Some(method),
+            priority,
+            ttl,
+            tasks::job(move |_| async move {
+                let response = this.call(request).await;
+                match &response.error {
+                    Some(error) => Err(error.clone()),
+                    None => serde_json::to_value(&response)
+                        .map_err(|e| RpcError::new(ErrorCode::SerializationError, e.to_string())),
+                }
+            }),
+        )?)
+    }
+
+    /// The typed `TaskService` (`Submit`, `Query`, `Cancel`; ours: `Status`,
+    /// `Result`, `List`), its request as the peer's clients send it.
+    pub fn task_service(&self, op: &str, params: &Value) -> Result<Value, RpcError> {
+        let task_id = || match params.get("task_id") {
+            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            _ => Err(
+                RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
+                    .with_field("task_id", "missing or not a string"),
+            ),
+        };
+        match op {
+            "Submit" => {
+                let inner = params.get("params").cloned().ok_or_else(|| {
+                    RpcError::new(
+                        ErrorCode::MissingRequiredField,
+                        "params must hold the Aduib request to run",
+                    )
+                    .with_field("params", "missing")
+                })?;
+                let request = AduibRequest::from_value(inner)?;
+                let priority = params
+                    .get("priority")
+                    .and_then(Value::as_u64)
+                    .and_then(|p| u8::try_from(p).ok());
+                let task = self.submit_task(request, priority)?;
+                Ok(json!({
+                    "task_id": task.task_id,
+                    "status": task.status,
+                    "created_at_ms": task.created_at_ms,
+                }))
+            }
+            "Query" => Ok(json!({ "task": self.tasks.get(&task_id()?)? })),
+            "Status" => Ok(status_reply(&self.tasks.get(&task_id()?)?, false)),
+            "Result" => Ok(status_reply(&self.tasks.get(&task_id()?)?, true)),
+            "Cancel" => {
+                let (task, canceled) = self.tasks.cancel(&task_id()?)?;
+                Ok(json!({ "task_id": task.task_id, "status": task.status, "canceled": canceled }))
+            }
+            "List" => Ok(json!({ "tasks": self.tasks.list() })),
+            other => Err(RpcError::new(
+                ErrorCode::MethodNotFound,
+                format!("TaskService has no operation {other:?}"),
+            )
+            .with_field(
+                "method",
+                "Submit, Query, Cancel, Subscribe, Status, Result or List",
+            )),
+        }
+    }
+
+    /// `TaskService.Subscribe`: the peer's `TaskEvent`s, a snapshot first,
+    /// until the task ends.
+    pub fn task_events(&self, params: &Value) -> Result<BoxStream<'static, Value>, RpcError> {
+        let task_id = match params.get("task_id") {
+            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            _ => {
+                return Err(
+                    RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
+                        .with_field("task_id", "missing or not a string"),
+                );
+            }
+        };
+        Ok(self
+            .tasks
+            .subscribe(&task_id)?
+            .map(|event| serde_json::to_value(&event).unwrap_or(Value::Null))
+            .boxed())
     }
 
     /// `HealthService.Check`: healthy, naming the asked-for service when given.
@@ -334,7 +420,13 @@ fn status_reply(task: &TaskRecord, with_value: bool) -> Value {
         reply["error"] = json!(error);
     }
     if with_value && task.status == TaskStatus::Succeeded {
-        reply["value"] = task.result.clone().unwrap_or(Value::Null);
+        // The record keeps the whole response; the value is its result.
+        reply["value"] = task
+            .result
+            .as_ref()
+            .and_then(|r| r.get("result"))
+            .cloned()
+            .unwrap_or(Value::Null);
     }
     reply
 }

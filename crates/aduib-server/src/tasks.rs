@@ -52,8 +52,8 @@ impl TaskStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskProgress {
     pub current: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<u64>,
+    /// Required by the peer's clients.
+    pub total: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
@@ -147,7 +147,7 @@ impl TaskContext {
         &self.cancel
     }
 
-    pub fn progress(&self, current: u64, total: Option<u64>, message: Option<String>) {
+    pub fn progress(&self, current: u64, total: u64, message: Option<String>) {
         self.manager.update(&self.task_id, |task| {
             if task.status == TaskStatus::Running {
                 task.progress = Some(TaskProgress {
@@ -538,7 +538,7 @@ mod tests {
                 None,
                 job(|ctx| async move {
                     for i in 1..=5 {
-                        ctx.progress(i, Some(5), None);
+                        ctx.progress(i, 5, None);
                         tokio::task::yield_now().await;
                     }
                     Ok(json!("done"))
@@ -681,7 +681,7 @@ mod tests {
                     1,
                     None,
                     job(move |ctx| async move {
-                        ctx.progress(1, Some(1), None);
+                        ctx.progress(1, 1, None);
                         Ok(json!(i))
                     }),
                 )

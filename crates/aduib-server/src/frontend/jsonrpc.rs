@@ -63,6 +63,12 @@ enum Plan {
         service: Option<String>,
         watch: bool,
     },
+    /// `rpc.v2/TaskService/<op>`, its params as the peer's clients send them.
+    Task {
+        id: JsonRpcId,
+        op: String,
+        params: Value,
+    },
     Fail(JsonRpcId, RpcError),
 }
 
@@ -81,6 +87,17 @@ async fn handle(State(state): State<FrontendState>, headers: HeaderMap, body: Bo
                     .map(move |response| frame(&to_jsonrpc(id.clone(), response)))
                     .boxed();
                 sse_response(frames, state.keep_alive)
+            }
+            Plan::Task { id, op, params } if op == "Subscribe" => {
+                match state.dispatcher.task_events(&params) {
+                    Ok(events) => sse_response(
+                        events
+                            .map(move |event| frame(&JsonRpcResponse::result(id.clone(), event)))
+                            .boxed(),
+                        state.keep_alive,
+                    ),
+                    Err(error) => json(&JsonRpcResponse::aduib_error(id, &error)),
+                }
             }
             Plan::Health {
                 id,
@@ -131,6 +148,13 @@ async fn batch(state: &FrontendState, headers: &HeaderMap, items: Vec<Value>) ->
                     "a streaming call cannot be part of a batch; send it on its own",
                 ),
             ),
+            Plan::Task { id, op, .. } if op == "Subscribe" => Plan::Fail(
+                id,
+                RpcError::new(
+                    ErrorCode::BadRequest,
+                    "a streaming call cannot be part of a batch; send it on its own",
+                ),
+            ),
             other => other,
         });
     // In order, a few at a time: a batch must not start a thousand calls at once.
@@ -148,6 +172,10 @@ async fn run(state: &FrontendState, plan: Plan) -> JsonRpcResponse {
         Plan::Health { id, service, .. } => {
             JsonRpcResponse::result(id, state.dispatcher.health(service.as_deref()))
         }
+        Plan::Task { id, op, params } => match state.dispatcher.task_service(&op, &params) {
+            Ok(reply) => JsonRpcResponse::result(id, reply),
+            Err(error) => JsonRpcResponse::aduib_error(id, &error),
+        },
         Plan::Fail(id, error) => JsonRpcResponse::aduib_error(id, &error),
         Plan::Stream(id, _) => JsonRpcResponse::aduib_error(
             id,
@@ -248,10 +276,17 @@ fn plan(value: Value, headers: &HeaderMap, member: Member, state: &FrontendState
             );
         }
         m if m.starts_with(TASK_SERVICE) => {
-            return Plan::Fail(
-                id,
-                RpcError::new(ErrorCode::NotImplemented, "TaskService is not served yet"),
-            );
+            let op = m[TASK_SERVICE.len()..].to_owned();
+            let params = params.unwrap_or(Value::Object(serde_json::Map::new()));
+            // A submitted request may carry the token in its envelope.
+            let carrier = match params.get("params").cloned().map(AduibRequest::from_value) {
+                Some(Ok(inner)) => inner,
+                _ => AduibRequest::new(String::new(), m, serde_json::Map::new()),
+            };
+            if let Err(error) = state.access.check_call(Some(headers), &carrier) {
+                return Plan::Fail(id, error);
+            }
+            return Plan::Task { id, op, params };
         }
         _ => {}
     }

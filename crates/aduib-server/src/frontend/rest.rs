@@ -108,11 +108,45 @@ async fn health_watch(
     }
 }
 
-async fn task_service() -> Response {
-    error_reply(RpcError::new(
-        ErrorCode::NotImplemented,
-        "TaskService is not served yet",
-    ))
+/// `TaskService.<op>`: Submit, Query, Cancel (and ours: Status, Result,
+/// List) answer JSON; Subscribe streams the task's events as SSE.
+async fn task_service(
+    State(state): State<FrontendState>,
+    axum::extract::Path(op): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let params = match read_json_body(&headers, body, &state.limits).await {
+        Ok(params) => params,
+        Err(error) => return error_reply(error),
+    };
+    // A submitted request may carry the token in its envelope.
+    let carrier = match params.get("params").cloned().map(AduibRequest::from_value) {
+        Some(Ok(inner)) => inner,
+        _ => AduibRequest::new(
+            String::new(),
+            format!("rpc.v2/TaskService/{op}"),
+            Default::default(),
+        ),
+    };
+    if let Err(error) = state.access.check_call(Some(&headers), &carrier) {
+        return error_reply(error);
+    }
+    if op == "Subscribe" {
+        return match state.dispatcher.task_events(&params) {
+            Ok(events) => sse_response(
+                events
+                    .map(|event| to_python_string(&event).unwrap_or_default())
+                    .boxed(),
+                state.keep_alive,
+            ),
+            Err(error) => error_reply(error),
+        };
+    }
+    match state.dispatcher.task_service(&op, &params) {
+        Ok(reply) => (StatusCode::OK, axum::Json(reply)).into_response(),
+        Err(error) => error_reply(error),
+    }
 }
 
 async fn not_found(uri: http::Uri) -> Response {
