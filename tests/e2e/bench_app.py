@@ -38,8 +38,10 @@ def report(**figure) -> None:
     print(json.dumps(figure), flush=True)
 
 
-def tree_rss_kib(root: int) -> int:
-    """The resident set of `root` and all its descendants, in KiB."""
+def tree_memory_kib(root: int) -> tuple[int, int]:
+    """(RSS, PSS) of `root` and all its descendants, in KiB. RSS counts
+    pages the processes share (WebKit's libraries) once per process; PSS
+    splits them, so the PSS sum is what the app really holds."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -54,15 +56,17 @@ def tree_rss_kib(root: int) -> int:
             if ppid == parent and pid not in family:
                 family.add(pid)
                 frontier.append(pid)
-    total = 0
+    rss = pss = 0
     for pid in family:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         except OSError:
             continue
-    return total
+    return rss, pss
 
 
 def app_pid() -> int:
@@ -104,7 +108,12 @@ def main() -> None:
             starts.append(time.monotonic() - began)
             if i == STARTS - 1:
                 time.sleep(5)
-                report(figure="idle memory of all the app's processes", mib=round(tree_rss_kib(app_pid()) / 1024, 1))
+                rss, pss = tree_memory_kib(app_pid())
+                report(
+                    figure="idle memory of all the app's processes",
+                    pss_mib=round(pss / 1024, 1),
+                    rss_sum_mib=round(rss / 1024, 1),
+                )
                 stream(d, port_base)
             d.quit()
         report(

@@ -1,6 +1,17 @@
 // UI state: tabs of drafts and their live exchanges, the open view, theme.
 import { create } from "zustand";
-import type { Event, HostCall, MethodInfo, SavedRequest, Summary, WorkbenchError, WorkspaceSummary } from "./bindings";
+import type {
+  CallStatus,
+  Event,
+  Header,
+  HostCall,
+  MethodInfo,
+  SavedRequest,
+  Summary,
+  WorkbenchError,
+  WorkspaceSummary,
+} from "./bindings";
+import { rowOf, type TimelineRow } from "./components/Timeline";
 import * as api from "./api";
 import {
   adoptEndpoints,
@@ -18,12 +29,70 @@ export type Theme = "light" | "dark";
 
 export type ExchangeView = {
   id: string | null;
+  /** Appended in place as batches arrive. */
   events: Event[];
+  /** The timeline's rows, appended in place alongside `events`; this view
+   * holds the first `count` (later batches append to the same array). */
+  rows: TimelineRow[];
+  count: number;
   running: boolean;
   summary: Summary | null;
   error: WorkbenchError | null;
   interactive: boolean;
+  // Kept up to date per batch, so a render never walks a long stream.
+  messages: number;
+  sent: number;
+  lastBody: unknown;
+  status: CallStatus | null;
+  headers: Header[];
+  trailers: Header[];
+  httpStatus: number | null;
 };
+
+export function emptyExchange(interactive: boolean): ExchangeView {
+  return {
+    id: null, events: [], rows: [], count: 0, running: true, summary: null, error: null, interactive,
+    messages: 0, sent: 0, lastBody: undefined, status: null, headers: [], trailers: [], httpStatus: null,
+  };
+}
+
+/** `view` with `batch` taken in: O(batch), whatever came before. */
+export function absorb(view: ExchangeView, batch: Event[]): ExchangeView {
+  const next = { ...view };
+  for (const e of batch) {
+    view.events.push(e);
+    const row = rowOf(e);
+    if (row) view.rows.push(row);
+    switch (e.type) {
+      case "message":
+        next.messages += 1;
+        next.lastBody = e.body;
+        break;
+      case "sent":
+        next.sent += 1;
+        break;
+      case "status":
+        next.status = e.status;
+        break;
+      case "headers":
+        next.headers = [...next.headers, ...e.headers];
+        if (e.status !== undefined && next.httpStatus === null) next.httpStatus = e.status;
+        break;
+      case "trailers":
+        next.trailers = [...next.trailers, ...e.trailers];
+        break;
+      case "end":
+        next.summary = e.summary;
+        next.running = false;
+        break;
+      case "error":
+        next.error = e.error;
+        break;
+    }
+  }
+  next.count = view.rows.length;
+  return next;
+}
 
 /** A tab's request as saved in the workspace, when it was opened from or saved there. */
 export type SavedRef = { id: string; name: string };
@@ -179,27 +248,25 @@ export const useStore = create<State>((set, get) => {
         return;
       }
       const interactive = isInteractive(t.draft);
-      update(t.id, (x) => ({
-        ...x,
-        notice: null,
-        exchange: { id: null, events: [], running: true, summary: null, error: null, interactive },
-      }));
+      update(t.id, (x) => ({ ...x, notice: null, exchange: emptyExchange(interactive) }));
       try {
-        const id = await api.send(request, get().environment, (batch) => {
-          update(t.id, (x) => {
-            if (!x.exchange) return x;
-            let { summary, error, running } = x.exchange;
-            for (const event of batch) {
-              if (event.type === "end") {
-                summary = event.summary;
-                running = false;
-              } else if (event.type === "error") {
-                error = event.error;
-              }
-            }
-            return { ...x, exchange: { ...x.exchange, events: x.exchange.events.concat(batch), summary, error, running } };
-          });
+        // Whatever arrives between two frames is taken in at once: the
+        // window renders at most once per frame however fast the stream.
+        let pending: Event[] = [];
+        let scheduled = false;
+        const flush = () => {
+          scheduled = false;
+          const batch = pending;
+          pending = [];
+          update(t.id, (x) => (x.exchange ? { ...x, exchange: absorb(x.exchange, batch) } : x));
           if (batch.some((e) => e.type === "end")) set((s) => ({ historyVersion: s.historyVersion + 1 }));
+        };
+        const id = await api.send(request, get().environment, (batch) => {
+          for (const event of batch) pending.push(event);
+          if (!scheduled) {
+            scheduled = true;
+            requestAnimationFrame(flush);
+          }
         });
         update(t.id, (x) => (x.exchange ? { ...x, exchange: { ...x.exchange, id } } : x));
       } catch (e) {
@@ -244,17 +311,8 @@ export const useStore = create<State>((set, get) => {
       }));
     },
     openRecorded: (request, events) => {
-      const end = events.find((e) => e.type === "end");
-      const error = events.find((e) => e.type === "error");
       const t = tab(fromRequest(request));
-      t.exchange = {
-        id: null,
-        events,
-        running: false,
-        summary: end && end.type === "end" ? end.summary : null,
-        error: error && error.type === "error" ? error.error : null,
-        interactive: false,
-      };
+      t.exchange = { ...absorb(emptyExchange(false), events), running: false };
       set((s) => ({ tabs: [...s.tabs, t], active: t.id, view: "compose" }));
     },
   };

@@ -256,13 +256,7 @@ impl Dispatcher {
     /// The typed `TaskService` (`Submit`, `Query`, `Cancel`; ours: `Status`,
     /// `Result`, `List`), its request as the peer's clients send it.
     pub fn task_service(&self, op: &str, params: &Value) -> Result<Value, RpcError> {
-        let task_id = || match params.get("task_id") {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-            _ => Err(
-                RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
-                    .with_field("task_id", "missing or not a string"),
-            ),
-        };
+        let task_id = || required_task_id(params.get("task_id"), "task_id");
         match op {
             "Submit" => {
                 let inner = params.get("params").cloned().ok_or_else(|| {
@@ -306,15 +300,7 @@ impl Dispatcher {
     /// `TaskService.Subscribe`: the peer's `TaskEvent`s, a snapshot first,
     /// until the task ends.
     pub fn task_events(&self, params: &Value) -> Result<BoxStream<'static, Value>, RpcError> {
-        let task_id = match params.get("task_id") {
-            Some(Value::String(id)) if !id.is_empty() => id.clone(),
-            _ => {
-                return Err(
-                    RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
-                        .with_field("task_id", "missing or not a string"),
-                );
-            }
-        };
+        let task_id = required_task_id(params.get("task_id"), "task_id")?;
         Ok(self
             .tasks
             .subscribe(&task_id)?
@@ -396,12 +382,21 @@ fn task_op(request: &AduibRequest) -> Option<TaskOp> {
 }
 
 fn task_id(request: &AduibRequest) -> Result<String, RpcError> {
-    match request.data.as_ref().and_then(|d| d.get("task_id")) {
+    required_task_id(
+        request.data.as_ref().and_then(|d| d.get("task_id")),
+        "data.task_id",
+    )
+}
+
+/// The task id `field` must hold.
+fn required_task_id(value: Option<&Value>, field: &str) -> Result<String, RpcError> {
+    match value {
         Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-        _ => Err(
-            RpcError::new(ErrorCode::MissingRequiredField, "data.task_id is required")
-                .with_field("data.task_id", "missing or not a string"),
-        ),
+        _ => Err(RpcError::new(
+            ErrorCode::MissingRequiredField,
+            format!("{field} is required"),
+        )
+        .with_field(field, "missing or not a string")),
     }
 }
 

@@ -1,8 +1,8 @@
 // The answer: a header line with everything at a glance, then the body,
 // the timeline of a stream, headers and trailers, and timings.
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { Copy, Loader2, Send } from "lucide-react";
-import type { Event, Header } from "../bindings";
+import type { Header } from "../bindings";
 import { bytes, ms } from "../format";
 import { type ExchangeView, useStore } from "../store";
 import { JsonEditor } from "./JsonEditor";
@@ -10,17 +10,8 @@ import { Timeline } from "./Timeline";
 
 type TabName = "body" | "timeline" | "headers" | "timing";
 
-function lastMessage(events: Event[]): unknown {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i];
-    if (e.type === "message") return e.body;
-  }
-  return undefined;
-}
-
 function statusLine(exchange: ExchangeView) {
-  const status = [...exchange.events].reverse().find((e) => e.type === "status");
-  const s = status && status.type === "status" ? status.status : null;
+  const s = exchange.status;
   if (exchange.running) return { tone: "running", label: "Running", detail: "" };
   const outcome = exchange.summary?.outcome;
   if (outcome === "cancelled") return { tone: "muted", label: "Cancelled", detail: "" };
@@ -39,7 +30,7 @@ const TONES: Record<string, string> = {
 export function Response({ exchange, dark }: { exchange: ExchangeView | null; dark: boolean }) {
   const [tab, setTab] = useState<TabName | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
-  const messages = useMemo(() => exchange?.events.filter((e) => e.type === "message").length ?? 0, [exchange?.events]);
+  const messages = exchange?.messages ?? 0;
   if (!exchange) {
     return (
       <div className="flex h-full flex-col items-center justify-center gap-2 text-zinc-400" data-testid="response-empty">
@@ -48,15 +39,13 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
       </div>
     );
   }
-  const streaming = messages > 1 || exchange.interactive || exchange.events.some((e) => e.type === "sent" && e.seq > 0);
+  const streaming = messages > 1 || exchange.interactive || exchange.sent > 1;
   const current: TabName = tab ?? (streaming ? "timeline" : "body");
   const line = statusLine(exchange);
   const summary = exchange.summary;
   const chosen = selected === null ? undefined : exchange.events.find((e) => e.seq === selected);
-  const body = chosen && (chosen.type === "message" || chosen.type === "sent") ? chosen.body : lastMessage(exchange.events);
-  const headers = exchange.events.flatMap((e) => (e.type === "headers" ? e.headers : []));
-  const trailers = exchange.events.flatMap((e) => (e.type === "trailers" ? e.trailers : []));
-  const httpStatus = exchange.events.find((e) => e.type === "headers" && e.status !== undefined);
+  const body = chosen && (chosen.type === "message" || chosen.type === "sent") ? chosen.body : exchange.lastBody;
+  const { headers, trailers, httpStatus } = exchange;
   const text = body === undefined ? "" : JSON.stringify(body, null, 2);
 
   return (
@@ -65,7 +54,7 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
         <span className={`h-2.5 w-2.5 rounded-full ${TONES[line.tone]}`} />
         <span className="font-semibold" data-testid="response-status">{line.label}</span>
         {line.detail && <span className="text-zinc-500" data-testid="response-code">{line.detail}</span>}
-        {httpStatus && httpStatus.type === "headers" && <span className="text-zinc-500">HTTP {httpStatus.status}</span>}
+        {httpStatus !== null && <span className="text-zinc-500">HTTP {httpStatus}</span>}
         <span className="ml-auto flex items-center gap-3 text-xs text-zinc-500">
           {exchange.running && <Loader2 size={13} className="animate-spin" />}
           {summary && <span data-testid="response-duration">{ms(summary.total_ms)}</span>}
@@ -121,7 +110,7 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
             )}
           </div>
         )}
-        {current === "timeline" && <Timeline events={exchange.events} selected={selected} onSelect={(seq) => { setSelected(seq); }} />}
+        {current === "timeline" && <Timeline rows={exchange.rows} count={exchange.count} selected={selected} onSelect={(seq) => { setSelected(seq); }} />}
         {current === "headers" && (
           <div className="space-y-4 overflow-auto p-4">
             <HeaderTable title="Headers" headers={headers} />

@@ -22,7 +22,7 @@ function payload(body: unknown): string {
   return JSON.stringify(body);
 }
 
-function rowOf(e: Event): TimelineRow | null {
+export function rowOf(e: Event): TimelineRow | null {
   const cached = rowCache.get(e);
   if (cached !== undefined) return cached;
   let row: TimelineRow | null = null;
@@ -68,21 +68,36 @@ export function timelineRows(events: Event[], filter = ""): TimelineRow[] {
 
 const ROW = 24;
 
-export function Timeline({ events, onSelect, selected }: { events: Event[]; onSelect?: (seq: number) => void; selected?: number | null }) {
+type Props = {
+  /** Every row so far (appended in place); the first `count` are shown. */
+  rows: TimelineRow[];
+  count: number;
+  onSelect?: (seq: number) => void;
+  selected?: number | null;
+};
+
+export function Timeline({ rows: all, count, onSelect, selected }: Props) {
   const [filter, setFilter] = useState("");
   const [follow, setFollow] = useState(true);
-  const rows = useMemo(() => timelineRows(events, filter), [events, filter]);
+  // Unfiltered, the rows are shown as they are: nothing is copied per batch.
+  const needle = filter.trim().toLowerCase();
+  const filtered = useMemo(
+    () => (needle === "" ? null : all.slice(0, count).filter((r) => r.text.toLowerCase().includes(needle))),
+    [all, count, needle],
+  );
+  const rows = filtered ?? all;
+  const shown = filtered ? filtered.length : count;
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: shown,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW,
     overscan: 20,
   });
 
   useEffect(() => {
-    if (follow && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: "end" });
-  }, [rows.length, follow, virtualizer]);
+    if (follow && shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
+  }, [shown, follow, virtualizer]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -102,7 +117,7 @@ export function Timeline({ events, onSelect, selected }: { events: Event[]; onSe
           className="w-48 rounded border border-zinc-200 bg-transparent px-2 py-0.5 text-xs outline-none focus:border-indigo-400 dark:border-zinc-700"
         />
         <span className="text-xs text-zinc-500" data-testid="timeline-count">
-          {rows.length} {rows.length === 1 ? "row" : "rows"}
+          {shown} {shown === 1 ? "row" : "rows"}
         </span>
         <button
           onClick={() => setFollow(!follow)}
