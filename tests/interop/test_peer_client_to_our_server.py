@@ -6,6 +6,7 @@ import pytest
 from aduib_rpc.client.client_factory import AduibRpcClientFactory
 from aduib_rpc.protocol.v2 import AduibRpcRequest
 from aduib_rpc.protocol.v2.health import HealthCheckRequest
+from aduib_rpc.protocol.v2.qos import Priority
 from aduib_rpc.utils.constant import TransportSchemes
 
 # Our transport name → the peer's scheme ("http" is the peer's name for REST).
@@ -113,17 +114,19 @@ def test_bidi(our_server, transport):
     assert run(our_server, transport, scenario) == [{"n": 1}, {"n": 0}]
 
 
-# The peer's typed TaskService client against our task manager, over REST.
-# (Its JSON-RPC client sends every TaskService call with empty params: its
-# JsonRpcMessageRequest model drops them. See the test after these.)
-@pytest.mark.parametrize("transport", ["rest"])
+# The peer's typed TaskService client against our task manager, over REST
+# and gRPC. (Its JSON-RPC client sends every TaskService call with empty
+# params: its JsonRpcMessageRequest model drops them. See the test after these.)
+@pytest.mark.parametrize("transport", ["rest", "grpc", "thrift"])
 def test_task_submit_subscribe_query(our_server, transport):
     from aduib_rpc.server.tasks.types import TaskQueryRequest, TaskSubmitRequest, TaskSubscribeRequest
 
     async def scenario(client):
         inner = request("slow", {"x": 21, "delay_ms": 50})
         submitted = await client.task_submit(
-            TaskSubmitRequest(target_method="task/submit", params=inner.model_dump())
+            # The model's default priority is a tuple, which its Thrift client
+            # cannot send (a peer defect): say it.
+            TaskSubmitRequest(target_method="task/submit", params=inner.model_dump(), priority=Priority.NORMAL)
         )
         events = [e async for e in client.task_subscribe(TaskSubscribeRequest(task_id=submitted.task_id))]
         query = await client.task_query(TaskQueryRequest(task_id=submitted.task_id))
@@ -134,17 +137,20 @@ def test_task_submit_subscribe_query(our_server, transport):
     assert events[-1].event == "completed"
     assert str(query.task.status.value if hasattr(query.task.status, "value") else query.task.status) == "succeeded"
     # As the peer keeps it: the record's result is the method's whole response.
-    assert query.task.result["result"] == {"doubled": 42}
+    # (Its Thrift client reads a `result_json` field its own IDL does not have,
+    # so over Thrift it never sees a result: a peer defect.)
+    if transport != "thrift":
+        assert query.task.result["result"] == {"doubled": 42}
 
 
-@pytest.mark.parametrize("transport", ["rest"])
+@pytest.mark.parametrize("transport", ["rest", "grpc", "thrift"])
 def test_task_cancel_and_unknown_id(our_server, transport):
     from aduib_rpc.server.tasks.types import TaskCancelRequest, TaskQueryRequest, TaskSubmitRequest
 
     async def scenario(client):
         inner = request("slow", {"x": 1, "delay_ms": 20000})
         submitted = await client.task_submit(
-            TaskSubmitRequest(target_method="task/submit", params=inner.model_dump())
+            TaskSubmitRequest(target_method="task/submit", params=inner.model_dump(), priority=Priority.HIGH)
         )
         cancel = await client.task_cancel(TaskCancelRequest(task_id=submitted.task_id))
         with pytest.raises(Exception) as unknown:

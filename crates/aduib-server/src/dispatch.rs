@@ -206,9 +206,10 @@ impl Dispatcher {
         }
     }
 
-    /// Runs `request`'s own method as a task. The record's result is the
-    /// method's whole response, as the peer keeps it.
-    fn submit_task(
+    /// Runs `request`'s own method as a task (priority 0-3; without one, the
+    /// request's `qos.priority`). The record's result is the method's whole
+    /// response, as the peer keeps it.
+    pub fn submit_task(
         &self,
         mut request: AduibRequest,
         priority: Option<u8>,

@@ -352,7 +352,7 @@ pub fn response_from_thrift(value: &Value) -> core::AduibResponse {
     }
 }
 
-fn error_to_thrift(error: &RpcError) -> Value {
+pub fn error_to_thrift(error: &RpcError) -> Value {
     let details: Vec<Value> = error
         .details
         .iter()

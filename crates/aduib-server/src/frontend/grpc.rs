@@ -9,7 +9,10 @@
 
 use aduib_core::envelope::check_version;
 use aduib_core::{AduibRequest, AduibResponse, ErrorCode, Limits, RpcError};
-use aduib_proto::convert::{health_to_proto, request_from_proto, response_to_proto};
+use aduib_proto::convert::{
+    error_to_proto, health_to_proto, json_to_value, request_from_proto, response_to_proto,
+    struct_to_map,
+};
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_server::{AduibRpcService, AduibRpcServiceServer};
 use aduib_proto::v2::health_service_server::{HealthService, HealthServiceServer};
@@ -21,6 +24,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::demo_grpc::RichDemo;
 use crate::dispatch::{Dispatcher, fold_client_stream};
+use crate::tasks::{TaskRecord, TaskStatus};
 
 type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
@@ -325,42 +329,149 @@ pub fn status_for(error: &RpcError) -> Status {
     Status::new(code, message)
 }
 
-fn tasks_not_served() -> Status {
-    status_for(&RpcError::new(
-        ErrorCode::NotImplemented,
-        "TaskService is not served yet",
-    ))
+/// The token check for a TaskService call; a submit may carry the token in
+/// the envelope it submits.
+fn authorize_task<T>(
+    frontend: &GrpcFrontend,
+    call: &Request<T>,
+    carrier: Option<&AduibRequest>,
+) -> Result<(), Status> {
+    if !frontend.access.requires_token() {
+        return Ok(());
+    }
+    let headers = call.metadata().clone().into_headers();
+    let empty = AduibRequest::new(String::new(), "rpc.v2/TaskService/Call", Default::default());
+    frontend
+        .access
+        .check_call(Some(&headers), carrier.unwrap_or(&empty))
+        .map_err(|error| status_for(&error))
+}
+
+fn task_status_to_proto(status: TaskStatus) -> i32 {
+    (match status {
+        TaskStatus::Pending => pb::TaskStatus::Pending,
+        TaskStatus::Running => pb::TaskStatus::Running,
+        TaskStatus::Succeeded => pb::TaskStatus::Succeeded,
+        TaskStatus::Failed => pb::TaskStatus::Failed,
+        TaskStatus::Canceled => pb::TaskStatus::Canceled,
+    }) as i32
+}
+
+fn task_to_proto(task: &TaskRecord) -> pb::TaskRecord {
+    pb::TaskRecord {
+        task_id: task.task_id.clone(),
+        status: task_status_to_proto(task.status),
+        // Ours are 0-3 (low..critical); the enum's 0 is "unspecified".
+        priority: i32::from(task.priority) + 1,
+        created_at_ms: task.created_at_ms,
+        started_at_ms: task.started_at_ms,
+        completed_at_ms: task.completed_at_ms,
+        attempt: i32::try_from(task.attempt).unwrap_or(i32::MAX),
+        max_attempts: i32::try_from(task.max_attempts).unwrap_or(i32::MAX),
+        // The method's response as a structured value (the peer sends a
+        // Python repr string here).
+        result: task.result.as_ref().map(json_to_value),
+        error: task.error.as_ref().map(error_to_proto),
+        progress: task.progress.as_ref().map(|p| pb::TaskProgress {
+            current: i64::try_from(p.current).unwrap_or(i64::MAX),
+            total: i64::try_from(p.total).unwrap_or(i64::MAX),
+            message: p.message.clone(),
+            percentage: (p.total > 0).then(|| p.current as f64 * 100.0 / p.total as f64),
+        }),
+        ..pb::TaskRecord::default()
+    }
 }
 
 #[tonic::async_trait]
 impl TaskService for GrpcFrontend {
     async fn submit(
         &self,
-        _: Request<pb::TaskSubmitRequest>,
+        call: Request<pb::TaskSubmitRequest>,
     ) -> Result<Response<pb::TaskSubmitResponse>, Status> {
-        Err(tasks_not_served())
+        let params = call
+            .get_ref()
+            .params
+            .as_ref()
+            .map(struct_to_map)
+            .ok_or_else(|| {
+                status_for(
+                    &RpcError::new(
+                        ErrorCode::MissingRequiredField,
+                        "params must hold the Aduib request to run",
+                    )
+                    .with_field("params", "missing"),
+                )
+            })?;
+        let request = AduibRequest::from_value(serde_json::Value::Object(params))
+            .map_err(|error| status_for(&error))?;
+        authorize_task(self, &call, Some(&request))?;
+        // The enum's 1-4 are our 0-3; unspecified leaves the request's own.
+        let priority = u8::try_from(call.get_ref().priority - 1).ok();
+        let task = self
+            .dispatcher
+            .submit_task(request, priority)
+            .map_err(|error| status_for(&error))?;
+        Ok(Response::new(pb::TaskSubmitResponse {
+            task_id: task.task_id,
+            status: task_status_to_proto(task.status),
+            created_at_ms: task.created_at_ms,
+        }))
     }
 
     async fn query(
         &self,
-        _: Request<pb::TaskQueryRequest>,
+        call: Request<pb::TaskQueryRequest>,
     ) -> Result<Response<pb::TaskQueryResponse>, Status> {
-        Err(tasks_not_served())
+        authorize_task(self, &call, None)?;
+        let task = self
+            .dispatcher
+            .tasks()
+            .get(&call.get_ref().task_id)
+            .map_err(|error| status_for(&error.into()))?;
+        Ok(Response::new(pb::TaskQueryResponse {
+            task: Some(task_to_proto(&task)),
+        }))
     }
 
     async fn cancel(
         &self,
-        _: Request<pb::TaskCancelRequest>,
+        call: Request<pb::TaskCancelRequest>,
     ) -> Result<Response<pb::TaskCancelResponse>, Status> {
-        Err(tasks_not_served())
+        authorize_task(self, &call, None)?;
+        let (task, canceled) = self
+            .dispatcher
+            .tasks()
+            .cancel(&call.get_ref().task_id)
+            .map_err(|error| status_for(&error.into()))?;
+        Ok(Response::new(pb::TaskCancelResponse {
+            task_id: task.task_id,
+            status: task_status_to_proto(task.status),
+            canceled,
+        }))
     }
 
     type SubscribeStream = ResponseStream<pb::TaskEvent>;
 
     async fn subscribe(
         &self,
-        _: Request<pb::TaskSubscribeRequest>,
+        call: Request<pb::TaskSubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        Err(tasks_not_served())
+        authorize_task(self, &call, None)?;
+        let events = self
+            .dispatcher
+            .tasks()
+            .subscribe(&call.get_ref().task_id)
+            .map_err(|error| status_for(&error.into()))?;
+        Ok(Response::new(
+            events
+                .map(|event| {
+                    Ok(pb::TaskEvent {
+                        event: event.event,
+                        task: Some(task_to_proto(&event.task)),
+                        timestamp_ms: event.timestamp_ms,
+                    })
+                })
+                .boxed(),
+        ))
     }
 }

@@ -1,5 +1,4 @@
-//! Thrift frontend: `AduibRpcService`, `HealthService` (and `TaskService`,
-//! which answers a `TApplicationException` until the long-task work), as the
+//! Thrift frontend: `AduibRpcService`, `HealthService` and `TaskService`, as the
 //! peer serves them: strict binary protocol, buffered transport, service names
 //! multiplexed (`AduibRpcService:Call`) with `AduibRpcService` also reachable
 //! unprefixed. Framed transport and the compact protocol are recognised from
@@ -12,7 +11,8 @@
 
 use aduib_core::{AduibRequest, ErrorCode, Limits, RpcError};
 use aduib_thrift::aduib::{
-    self as thrift_aduib, health_to_thrift, request_from_thrift, response_to_thrift,
+    self as thrift_aduib, error_to_thrift, health_to_thrift, request_from_thrift,
+    response_to_thrift,
 };
 use aduib_thrift::message::{decode_args, encode_app_error, encode_reply};
 use aduib_thrift::protocol::Reader;
@@ -28,6 +28,7 @@ use tokio::sync::watch;
 use crate::access::Access;
 use crate::dispatch::{Dispatcher, fold_client_stream};
 use crate::server::{accept_until_stopped, stop_requested};
+use crate::tasks::{TaskRecord, TaskStatus};
 
 /// The service an unprefixed message name belongs to.
 const DEFAULT_SERVICE: &str = "AduibRpcService";
@@ -384,6 +385,9 @@ async fn call(
                 health
             }
         }
+        ("TaskService", op) => task_service(dispatcher, hosted, op, args)
+            .await
+            .map_err(|error| rpc_app_error(&error))?,
         _ => {
             return Err(rpc_app_error(&RpcError::new(
                 ErrorCode::NotImplemented,
@@ -391,4 +395,144 @@ async fn call(
             )));
         }
     })
+}
+
+/// `TaskService` over Thrift: Submit takes the request to run as
+/// `params_json`; Subscribe answers the task's events as a list once it ends
+/// (Thrift has no streams), as the peer's IDL has it. Thrift carries the
+/// server token only in envelopes, so with a token only Submit is allowed.
+async fn task_service(
+    dispatcher: &Dispatcher,
+    hosted: &Hosted,
+    op: &str,
+    args: &Value,
+) -> Result<Value, RpcError> {
+    let request = args.get("request").cloned().unwrap_or(Value::Null);
+    let task_id = || match request.get("task_id") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        _ => Err(
+            RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
+                .with_field("request.task_id", "missing or empty"),
+        ),
+    };
+    if op != "Submit" {
+        let carrier =
+            AduibRequest::new(String::new(), "rpc.v2/TaskService/Call", Default::default());
+        hosted.access.check_call(None, &carrier)?;
+    }
+    let tasks = dispatcher.tasks();
+    Ok(match op {
+        "Submit" => {
+            let text = request
+                .get("params_json")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    RpcError::new(
+                        ErrorCode::MissingRequiredField,
+                        "params_json must hold the Aduib request to run",
+                    )
+                    .with_field("request.params_json", "missing")
+                })?;
+            let inner: Value = serde_json::from_str(text).map_err(|e| {
+                RpcError::new(ErrorCode::SerializationError, format!("params_json: {e}"))
+                    .with_field("request.params_json", "not JSON")
+            })?;
+            let inner = authorized(&hosted.access, AduibRequest::from_value(inner)?)?;
+            let priority = match request.get("priority").and_then(Value::as_str) {
+                Some("PRIORITY_LOW") => Some(0),
+                Some("PRIORITY_NORMAL") => Some(1),
+                Some("PRIORITY_HIGH") => Some(2),
+                Some("PRIORITY_CRITICAL") => Some(3),
+                _ => None,
+            };
+            let task = dispatcher.submit_task(inner, priority)?;
+            json!({
+                "task_id": task.task_id,
+                "status": task_status_name(task.status),
+                "created_at_ms": task.created_at_ms,
+            })
+        }
+        "Query" => json!({ "task": task_to_thrift(&tasks.get(&task_id()?)?) }),
+        "Cancel" => {
+            let (task, canceled) = tasks.cancel(&task_id()?)?;
+            json!({
+                "task_id": task.task_id,
+                "status": task_status_name(task.status),
+                "canceled": canceled,
+            })
+        }
+        "Subscribe" => {
+            let events: Vec<Value> = tasks
+                .subscribe(&task_id()?)?
+                .map(|event| {
+                    json!({
+                        "event": event.event,
+                        "task": task_to_thrift(&event.task),
+                        "timestamp_ms": event.timestamp_ms,
+                    })
+                })
+                .collect()
+                .await;
+            Value::Array(events)
+        }
+        other => {
+            return Err(RpcError::new(
+                ErrorCode::MethodNotFound,
+                format!("TaskService has no function {other:?}"),
+            ));
+        }
+    })
+}
+
+fn task_status_name(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Pending => "TASK_STATUS_PENDING",
+        TaskStatus::Running => "TASK_STATUS_RUNNING",
+        TaskStatus::Succeeded => "TASK_STATUS_SUCCEEDED",
+        TaskStatus::Failed => "TASK_STATUS_FAILED",
+        TaskStatus::Canceled => "TASK_STATUS_CANCELED",
+    }
+}
+
+/// A `TaskRecord` as the IDL has it; `result` is the method's response as
+/// JSON text.
+fn task_to_thrift(task: &TaskRecord) -> Value {
+    let priority = [
+        "PRIORITY_LOW",
+        "PRIORITY_NORMAL",
+        "PRIORITY_HIGH",
+        "PRIORITY_CRITICAL",
+    ]
+    .get(usize::from(task.priority))
+    .copied()
+    .unwrap_or("PRIORITY_NORMAL");
+    let mut record = json!({
+        "task_id": task.task_id,
+        "status": task_status_name(task.status),
+        "priority": priority,
+        "created_at_ms": task.created_at_ms,
+        "attempt": task.attempt,
+        "max_attempts": task.max_attempts,
+        "metadata": {},
+        "tags": [],
+    });
+    if let Some(at) = task.started_at_ms {
+        record["started_at_ms"] = json!(at);
+    }
+    if let Some(at) = task.completed_at_ms {
+        record["completed_at_ms"] = json!(at);
+    }
+    if let Some(result) = &task.result {
+        record["result"] = json!(result.to_string());
+    }
+    if let Some(error) = &task.error {
+        record["error"] = error_to_thrift(error);
+    }
+    if let Some(progress) = &task.progress {
+        record["progress"] = json!({ "current": progress.current, "total": progress.total });
+        if let Some(message) = &progress.message {
+            record["progress"]["message"] = json!(message);
+        }
+    }
+    record
 }
