@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use crate::args::{self, Args};
 use crate::dispatch::STREAM_ITEMS;
 use crate::registry::HandlerRegistry;
+use crate::tasks::report_progress;
 
 /// The name the demo service registers under.
 pub const CACUL_SERVICE: &str = "CaculService";
+/// The long-task demo: work in steps that reports its progress.
+pub const BATCH_SERVICE: &str = "BatchService";
 /// The rich gRPC demo service (`aduib.demo.v1.RichService`, see `demo_grpc`).
 pub const RICH_SERVICE: &str = "RichService";
 
@@ -94,4 +97,41 @@ fn delay(args: &mut Args, name: &str, default: u64) -> Result<u64, RpcError> {
         .with_field(format!("data.{name}"), "too large"));
     }
     Ok(ms)
+}
+
+/// Registers `BatchService.{process, fail_midway}`: run them as long tasks
+/// (`metadata.long_task`, or `TaskService.Submit`) to watch their progress.
+pub fn register_batch_service(registry: &mut HandlerRegistry) {
+    registry
+        .unary("BatchService.process", |mut args: Args| async move {
+            let items = args.array_or_empty("items")?;
+            let item_ms = delay(&mut args, "item_ms", 100)?;
+            args.finish()?;
+            let total = items.len() as u64;
+            for (done, _) in items.iter().enumerate() {
+                tokio::time::sleep(Duration::from_millis(item_ms)).await;
+                report_progress(
+                    done as u64 + 1,
+                    total,
+                    Some(format!("item {} of {total}", done + 1)),
+                );
+            }
+            Ok(json!({ "processed": total }))
+        })
+        .unary("BatchService.fail_midway", |mut args: Args| async move {
+            let steps = args.u64_or("steps", 4)?.min(1000);
+            let item_ms = delay(&mut args, "item_ms", 100)?;
+            args.finish()?;
+            for step in 1..=steps / 2 {
+                tokio::time::sleep(Duration::from_millis(item_ms)).await;
+                report_progress(step, steps, None);
+            }
+            Err(RpcError::new(
+                ErrorCode::InternalError,
+                format!(
+                    "failed at step {} of {steps}, as it always does",
+                    steps / 2 + 1
+                ),
+            ))
+        });
 }

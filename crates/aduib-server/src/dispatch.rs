@@ -243,8 +243,9 @@ impl Dispatcher {
             Some(method),
             priority,
             ttl,
-            tasks::job(move |_| async move {
-                let response = this.call(request).await;
+            tasks::job(move |context| async move {
+                // The handler reports progress through the task it runs in.
+                let response = context.scope(this.call(request)).await;
                 match &response.error {
                     Some(error) => Err(error.clone()),
                     None => serde_json::to_value(&response)
@@ -791,6 +792,68 @@ mod tests {
             no_such.error.unwrap().code,
             4001,
             "refused at submit, not as a task"
+        );
+    }
+
+    /// BatchService.process reports progress after each item; subscribers
+    /// see it climb to the total, then `completed`.
+    #[tokio::test]
+    async fn a_handler_reports_progress_to_subscribers() {
+        let mut registry = HandlerRegistry::new();
+        crate::demo::register_batch_service(&mut registry);
+        let d = Dispatcher::new(registry);
+        let submitted = d
+            .call(task_request(
+                "task/submit",
+                "rpc.v2/BatchService/BatchService.process",
+                json!({"items": [1, 2, 3, 4], "item_ms": 5}),
+            ))
+            .await;
+        let task_id = submitted.result.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let events: Vec<Value> = d
+            .task_events(&json!({ "task_id": task_id }))
+            .unwrap()
+            .collect()
+            .await;
+        let currents: Vec<u64> = events
+            .iter()
+            .filter_map(|e| e["task"]["progress"]["current"].as_u64())
+            .collect();
+        assert_eq!(currents.last(), Some(&4), "{events:?}");
+        assert!(currents.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(events.last().unwrap()["event"], "completed");
+
+        let failing = d
+            .call(task_request(
+                "task/submit",
+                "rpc.v2/BatchService/BatchService.fail_midway",
+                json!({"steps": 4, "item_ms": 1}),
+            ))
+            .await;
+        let task_id = failing.result.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let events: Vec<Value> = d
+            .task_events(&json!({ "task_id": task_id }))
+            .unwrap()
+            .collect()
+            .await;
+        let last = events.last().unwrap();
+        assert_eq!(last["event"], "failed");
+        assert_eq!(last["task"]["status"], "failed");
+        assert_eq!(
+            last["task"]["progress"]["current"], 2,
+            "progress stopped halfway"
+        );
+        assert!(
+            last["task"]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("step 3")
         );
     }
 }

@@ -163,6 +163,25 @@ impl TaskContext {
     }
 }
 
+tokio::task_local! {
+    /// The task a handler runs in, when it runs as one.
+    static CURRENT: TaskContext;
+}
+
+impl TaskContext {
+    /// Runs `f` as the work of this task: [`report_progress`] inside it
+    /// reaches this task.
+    pub async fn scope<F: Future>(self, f: F) -> F::Output {
+        CURRENT.scope(self, f).await
+    }
+}
+
+/// Reports progress for the task the caller runs in; nothing when it runs
+/// as a plain call.
+pub fn report_progress(current: u64, total: u64, message: Option<String>) {
+    let _ = CURRENT.try_with(|task| task.progress(current, total, message));
+}
+
 /// The work of one task.
 pub type Job = Box<
     dyn FnOnce(TaskContext) -> Pin<Box<dyn Future<Output = Result<Value, RpcError>> + Send>> + Send,

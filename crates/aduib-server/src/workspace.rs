@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::demo::{CACUL_SERVICE, RICH_SERVICE, register_cacul_service};
+use crate::demo::{
+    BATCH_SERVICE, CACUL_SERVICE, RICH_SERVICE, register_batch_service, register_cacul_service,
+};
 use crate::registry::HandlerRegistry;
 
 /// The file, inside a workspace folder, that describes it.
 pub const WORKSPACE_FILE: &str = "workspace.toml";
 
 /// Built-in services a workspace can host.
-pub const BUILTIN_SERVICES: &[&str] = &[CACUL_SERVICE, RICH_SERVICE];
+pub const BUILTIN_SERVICES: &[&str] = &[CACUL_SERVICE, BATCH_SERVICE, RICH_SERVICE];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +93,8 @@ pub fn registry(workspace: &Workspace) -> HandlerRegistry {
     for name in &workspace.serve.services {
         if name == CACUL_SERVICE {
             register_cacul_service(&mut registry);
+        } else if name == BATCH_SERVICE {
+            register_batch_service(&mut registry);
         }
     }
     registry
@@ -114,7 +118,10 @@ mod tests {
     fn the_demo_workspace_hosts_cacul_service() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workspaces/demo");
         let workspace = load(&dir).unwrap();
-        assert_eq!(registry(&workspace).services(), [CACUL_SERVICE]);
+        assert_eq!(
+            registry(&workspace).services(),
+            [BATCH_SERVICE, CACUL_SERVICE]
+        );
         assert!(hosts_rich_demo(&workspace));
     }
 
