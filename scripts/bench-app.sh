@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup-system.sh
 venv=$(scripts/setup-peer.sh)
-(cd ui && npx vite build --logLevel warn)
+scripts/build-ui.sh
 cargo build --release --locked -p aduib-app -p aduib-cli >&2
 app=$CARGO_TARGET_DIR/release/aduib-app
 stripped=$(mktemp)

@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup-system.sh
-(cd ui && npx vite build --logLevel warn)
+scripts/build-ui.sh
 cargo build --release --locked -p aduib-app
 exec "$CARGO_TARGET_DIR/release/aduib-app" "${1:-workspaces/demo}"

@@ -15,7 +15,8 @@ trap 'rm -rf "$ADUIB_DATA_DIR"' EXIT
 
 step() { printf '\n== %s\n' "$*" >&2; }
 step "ui: type check, lint, unit tests, build (the app embeds ui/dist)"
-(cd ui && npm run --silent typecheck && npm run --silent lint && npm test --silent && npx vite build --logLevel warn)
+(cd ui && npm run --silent typecheck && npm run --silent lint && npm test --silent)
+scripts/build-ui.sh
 step "format";  cargo fmt --all --check
 step "lint";    cargo clippy --workspace --all-targets --locked -- -D warnings
 step "rust tests"

@@ -30,6 +30,8 @@ from webdriver import Driver  # noqa: E402
 
 STARTS = int(os.environ.get("BENCH_STARTS", "5"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
+# Which response tab shows while the stream runs ("Body" isolates the timeline's share).
+TAB = os.environ.get("BENCH_TAB", "")
 APP = os.environ["ADUIB_APP"]
 CLI = os.environ["ADUIB_BIN"]
 
@@ -149,9 +151,14 @@ def stream(d: Driver, port_base: int) -> None:
     d.execute(
         """
         const want = arguments[0] + ' messages';
+        const tab = arguments[1];
         const b = window.__bench = { gaps: [], last: performance.now(), start: performance.now(), done: null };
         const tick = (t) => {
           b.gaps.push(t - b.last); b.last = t;
+          if (tab && !b.switched) {
+            const button = [...document.querySelectorAll('[data-testid="response"] button')].find((x) => x.textContent === tab);
+            if (button) { button.click(); b.switched = true; }
+          }
           const el = document.querySelector('[data-testid="response-messages"]');
           if (el && el.textContent.startsWith(want)) b.done = performance.now();
           else requestAnimationFrame(tick);
@@ -160,12 +167,13 @@ def stream(d: Driver, port_base: int) -> None:
         document.querySelector('[data-testid="send"]').click();
         """,
         MESSAGES,
+        TAB,
     )
     result = d.wait(lambda: d.execute("return window.__bench.done && window.__bench"), timeout=300, message="all messages shown")
     seconds = (result["done"] - result["start"]) / 1000
     gaps = result["gaps"][1:]
     report(
-        figure=f"a server stream of {MESSAGES} messages shown in the window",
+        figure=f"a server stream of {MESSAGES} messages shown in the window" + (f" ({TAB} tab)" if TAB else ""),
         window_msgs_per_s=round(MESSAGES / seconds),
         cli_msgs_per_s=round(cli_rate),
         window_over_cli=round(MESSAGES / seconds / cli_rate, 3),

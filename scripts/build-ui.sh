@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds ui/dist (which the app embeds at compile time) only when the UI's
+# sources are newer than it: a rebuilt dist makes Cargo rebuild the app.
+set -euo pipefail
+cd "$(dirname "$0")/../ui"
+built=dist/index.html
+if [[ -f $built ]] && [[ -z $(find src index.html package-lock.json vite.config.ts tsconfig.json -newer "$built" -print -quit) ]]; then
+  exit 0
+fi
+npx vite build --logLevel warn
