@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from conftest import shot
 from webdriver import CTRL, ENTER
@@ -240,3 +241,22 @@ def test_dark_theme_screens(d):
         d.wait(lambda: not d.find_all('[data-testid="palette"]'), message="Esc closes the palette")
     finally:
         d.find('[data-testid="theme-toggle"]').click()
+
+
+def test_the_environment_choice_survives_a_restart(app, data_dir):
+    d = app.driver
+    d.select('[data-testid="environment"]', "")  # "No environment"
+    settings = Path(data_dir) / "settings.json"
+
+    def saved() -> bool:
+        try:
+            return any(k.startswith("environment:") and v == "" for k, v in json.loads(settings.read_text()).items())
+        except (OSError, ValueError):
+            return False
+
+    d.wait(saved, message="the choice written to settings.json")
+    d = app.restart()
+    d.wait(lambda: d.find_all('[data-testid="saved-request"]'), message="the workspace loaded")
+    value = lambda: d.execute("return document.querySelector('[data-testid=\"environment\"]').value")  # noqa: E731
+    d.wait(lambda: value() == "", message="no environment, as chosen before the restart")
+    d.select('[data-testid="environment"]', "local")

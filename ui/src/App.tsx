@@ -58,10 +58,11 @@ export default function App() {
         const saved = await readSetting<"light" | "dark">("theme");
         if (saved === "light" || saved === "dark") setTheme(saved);
       })
+      // The workspace's environment choice is a setting too: read it after them.
+      .finally(() => void useStore.getState().loadWorkspace())
       .catch(() => undefined)
       .finally(() => setSettingsRead(true));
     subscribeServerLog();
-    void useStore.getState().loadWorkspace();
     const poll = () =>
       void api
         .serverStatus()

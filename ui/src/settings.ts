@@ -17,6 +17,12 @@ export async function readSetting<T>(key: string): Promise<T | undefined> {
   }
 }
 
+/** Writes `key` and saves at once: a window closed right after keeps it. */
 export function writeSetting(key: string, value: unknown): void {
-  void store?.then((s) => s.set(key, value)).catch(() => undefined);
+  void store
+    ?.then(async (s) => {
+      await s.set(key, value);
+      await s.save();
+    })
+    .catch(() => undefined);
 }

@@ -12,6 +12,7 @@ import type {
   WorkspaceSummary,
 } from "./bindings";
 import { rowOf, type TimelineRow } from "./components/Timeline";
+import { readSetting, writeSetting } from "./settings";
 import * as api from "./api";
 import {
   adoptEndpoints,
@@ -167,12 +168,8 @@ export const useStore = create<State>((set, get) => {
     loadWorkspace: async () => {
       try {
         const workspace = await api.workspaceSummary();
-        set((s) => {
-          const names = workspace.environments.map((e) => e.name);
-          // A workspace's "local" environment is the one to start in.
-          const environment = s.environment && names.includes(s.environment) ? s.environment : names.includes("local") ? "local" : null;
-          return { workspace, environment };
-        });
+        const current = get().workspace?.dir === workspace.dir ? get().environment : undefined;
+        set({ workspace, environment: await environmentFor(workspace, current) });
       } catch {
         set({ workspace: null });
       }
@@ -180,13 +177,18 @@ export const useStore = create<State>((set, get) => {
     openWorkspace: async (dir) => {
       try {
         const workspace = await api.workspaceOpen(dir);
-        set({ workspace, environment: workspace.environments.some((e) => e.name === "local") ? "local" : null });
+        set({ workspace, environment: await environmentFor(workspace, undefined) });
         return null;
       } catch (e) {
         return api.errorText(e);
       }
     },
-    setEnvironment: (environment) => set({ environment }),
+    setEnvironment: (environment) => {
+      set({ environment });
+      const dir = get().workspace?.dir;
+      // Remembered per workspace folder; "" is a deliberate "none".
+      if (dir) writeSetting(`environment:${dir}`, environment ?? "");
+    },
     saveTab: async (name) => {
       const t = current();
       let request;
@@ -317,6 +319,19 @@ export const useStore = create<State>((set, get) => {
     },
   };
 });
+
+/**
+ * The environment to send in for `workspace`: the one in use (`current`),
+ * else the one last chosen there, else its "local" one, else none.
+ */
+async function environmentFor(workspace: WorkspaceSummary, current: string | null | undefined): Promise<string | null> {
+  const names = workspace.environments.map((e) => e.name);
+  if (current !== undefined && (current === null || names.includes(current))) return current;
+  const saved = await readSetting<string>(`environment:${workspace.dir}`);
+  if (saved === "") return null;
+  if (saved !== undefined && names.includes(saved)) return saved;
+  return names.includes("local") ? "local" : null;
+}
 
 export function activeTab(state: { tabs: Tab[]; active: number }): Tab {
   return state.tabs.find((t) => t.id === state.active) ?? state.tabs[0];
