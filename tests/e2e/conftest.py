@@ -117,6 +117,9 @@ def driver_url(display, data_dir, port_base, workspace):
         pytest.fail("tauri-driver is not installed (scripts/setup-e2e.sh installs it)")
     port, native = _free_port(), _free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # A failure screenshot describes its own run only.
+    for stale in ARTIFACTS.glob("FAILED-*.png"):
+        stale.unlink()
     # The app inherits this environment through WebKitWebDriver.
     env = dict(
         os.environ,

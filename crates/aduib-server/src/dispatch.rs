@@ -391,7 +391,7 @@ fn task_id(request: &AduibRequest) -> Result<String, RpcError> {
 }
 
 /// The task id `field` must hold.
-fn required_task_id(value: Option<&Value>, field: &str) -> Result<String, RpcError> {
+pub(crate) fn required_task_id(value: Option<&Value>, field: &str) -> Result<String, RpcError> {
     match value {
         Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
         _ => Err(RpcError::new(

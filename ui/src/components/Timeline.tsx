@@ -55,15 +55,16 @@ export function rowOf(e: Event): TimelineRow | null {
   return row;
 }
 
+/** The rows matching `filter` (any case); null when there is no filter. */
+export function filterRows(rows: TimelineRow[], filter: string): TimelineRow[] | null {
+  const needle = filter.trim().toLowerCase();
+  return needle === "" ? null : rows.filter((r) => r.text.toLowerCase().includes(needle));
+}
+
 /** The rows of a timeline: messages, status, errors and the end; `filter` keeps matching rows. */
 export function timelineRows(events: Event[], filter = ""): TimelineRow[] {
-  const needle = filter.trim().toLowerCase();
-  const rows: TimelineRow[] = [];
-  for (const e of events) {
-    const row = rowOf(e);
-    if (row && (needle === "" || row.text.toLowerCase().includes(needle))) rows.push(row);
-  }
-  return rows;
+  const rows = events.flatMap((e) => rowOf(e) ?? []);
+  return filterRows(rows, filter) ?? rows;
 }
 
 const ROW = 24;
@@ -80,11 +81,7 @@ export function Timeline({ rows: all, count, onSelect, selected }: Props) {
   const [filter, setFilter] = useState("");
   const [follow, setFollow] = useState(true);
   // Unfiltered, the rows are shown as they are: nothing is copied per batch.
-  const needle = filter.trim().toLowerCase();
-  const filtered = useMemo(
-    () => (needle === "" ? null : all.slice(0, count).filter((r) => r.text.toLowerCase().includes(needle))),
-    [all, count, needle],
-  );
+  const filtered = useMemo(() => filterRows(all.slice(0, count), filter), [all, count, filter]);
   const rows = filtered ?? all;
   const shown = filtered ? filtered.length : count;
   const scroller = useRef<HTMLDivElement>(null);

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::access::Access;
-use crate::dispatch::{Dispatcher, fold_client_stream};
+use crate::dispatch::{Dispatcher, fold_client_stream, required_task_id};
 use crate::server::{accept_until_stopped, stop_requested};
 use crate::tasks::{TaskRecord, TaskStatus};
 
@@ -408,13 +408,7 @@ async fn task_service(
     args: &Value,
 ) -> Result<Value, RpcError> {
     let request = args.get("request").cloned().unwrap_or(Value::Null);
-    let task_id = || match request.get("task_id") {
-        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-        _ => Err(
-            RpcError::new(ErrorCode::MissingRequiredField, "task_id is required")
-                .with_field("request.task_id", "missing or empty"),
-        ),
-    };
+    let task_id = || required_task_id(request.get("task_id"), "request.task_id");
     if op != "Submit" {
         let carrier =
             AduibRequest::new(String::new(), "rpc.v2/TaskService/Call", Default::default());
