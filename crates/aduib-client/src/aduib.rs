@@ -9,10 +9,12 @@ use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use crate::error::ClientError;
 use crate::grpc::GrpcAduib;
 use crate::sse;
+use crate::task::{TaskEventStream, read_json};
 use crate::thrift::ThriftAduib;
 
 /// The Aduib transports this client speaks.
@@ -52,11 +54,11 @@ pub struct ClientConfig {
 /// multiplexed (gRPC) and reused across calls; clone it freely.
 #[derive(Debug, Clone)]
 pub struct AduibClient {
-    inner: Inner,
+    pub(crate) inner: Inner,
 }
 
 #[derive(Debug, Clone)]
-enum Inner {
+pub(crate) enum Inner {
     Http(HttpAduib),
     Grpc(GrpcAduib),
     Thrift(std::sync::Arc<ThriftAduib>),
@@ -159,7 +161,7 @@ enum HttpFlavor {
 
 /// Aduib over JSON-RPC or REST.
 #[derive(Debug, Clone)]
-struct HttpAduib {
+pub(crate) struct HttpAduib {
     http: reqwest::Client,
     flavor: HttpFlavor,
     base: String,
@@ -261,6 +263,96 @@ impl HttpAduib {
                 Ok(AduibResponse::success(id, parse_json(&url, &bytes)?))
             }
             HttpFlavor::Rest => parse_reply(HttpFlavor::Rest, &url, &bytes),
+        }
+    }
+
+    /// One unary `TaskService.<op>` with `params` (the typed request as
+    /// JSON); its answer, or the Aduib error it is.
+    pub(crate) async fn task_op(&self, op: &str, params: Value) -> Result<Value, ClientError> {
+        let (url, body) = self.task_body(op, params)?;
+        let response = self.post_body(&url, body, "application/json").await?;
+        let bytes = sse::read_body(response, self.timeout, self.limits.max_body_bytes).await?;
+        self.task_answer(&url, &bytes)
+    }
+
+    pub(crate) async fn task_subscribe(
+        &self,
+        task_id: &str,
+    ) -> Result<TaskEventStream, ClientError> {
+        let (url, body) = self.task_body("Subscribe", json!({ "task_id": task_id }))?;
+        let response = self.post_body(&url, body, "text/event-stream").await?;
+        if !sse::is_event_stream(&response) {
+            // An error before the stream began (an unknown task).
+            let bytes = sse::read_body(response, self.timeout, self.limits.max_body_bytes).await?;
+            let answer = self.task_answer(&url, &bytes).and_then(read_json);
+            return Ok(stream::once(async move { answer }).boxed());
+        }
+        let this = self.clone();
+        Ok(
+            sse::events(response, self.timeout, self.limits.max_body_bytes)
+                .map(move |event| {
+                    let data = event?.data;
+                    this.task_answer(&url, data.as_bytes()).and_then(read_json)
+                })
+                .boxed(),
+        )
+    }
+
+    fn task_body(&self, op: &str, params: Value) -> Result<(String, Vec<u8>), ClientError> {
+        Ok(match self.flavor {
+            HttpFlavor::JsonRpc => {
+                let envelope = JsonRpcRequest::new(
+                    Some(JsonRpcId::Str(uuid::Uuid::new_v4().to_string())),
+                    format!("rpc.v2/TaskService/{op}"),
+                    Some(params),
+                );
+                (self.unary_url.clone(), to_body(&envelope)?)
+            }
+            HttpFlavor::Rest => (
+                format!("{}{}/TaskService/{op}", self.base, rest::REST_PREFIX),
+                to_body(&params)?,
+            ),
+        })
+    }
+
+    /// A TaskService answer: JSON-RPC carries it as `result` (an error as
+    /// `error`); REST as the body, an error as an Aduib error response.
+    fn task_answer(&self, url: &str, body: &[u8]) -> Result<Value, ClientError> {
+        let rpc = |error| ClientError::Rpc {
+            url: url.to_owned(),
+            error,
+        };
+        match self.flavor {
+            HttpFlavor::JsonRpc => match parse_json::<JsonRpcResponse>(url, body)? {
+                JsonRpcResponse {
+                    error: None,
+                    result: Some(result),
+                    ..
+                } => Ok(result),
+                other => match other.into_aduib() {
+                    Ok(AduibResponse {
+                        error: Some(error), ..
+                    }) => Err(rpc(error)),
+                    Ok(_) => Err(ClientError::BadReply {
+                        url: url.to_owned(),
+                        reason: "a JSON-RPC reply with neither result nor error".into(),
+                    }),
+                    Err(error) => Err(rpc(error)),
+                },
+            },
+            HttpFlavor::Rest => {
+                let value: Value = parse_json(url, body)?;
+                let is_error = value.get("aduib_rpc").is_some()
+                    && value.get("status").and_then(Value::as_str) == Some("error");
+                match value.get("error") {
+                    Some(error) if is_error => Err(rpc(serde_json::from_value(error.clone())
+                        .map_err(|e| ClientError::BadReply {
+                            url: url.to_owned(),
+                            reason: format!("an error that is not an Aduib error: {e}"),
+                        })?)),
+                    _ => Ok(value),
+                }
+            }
         }
     }
 

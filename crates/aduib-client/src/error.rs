@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aduib_core::RpcError;
 use aduib_core::sse::SseError;
 use thiserror::Error;
 
@@ -41,6 +42,10 @@ pub enum ClientError {
         what: &'static str,
         transport: &'static str,
     },
+    /// An answer that is an Aduib error where the call has no response
+    /// envelope to carry it (the typed `TaskService`).
+    #[error("{url} answered {} {}: {}", error.code, error.name, error.message)]
+    Rpc { url: String, error: RpcError },
     #[error("gRPC status {code:?} from {target}: {message}")]
     GrpcStatus {
         target: String,

@@ -2,11 +2,16 @@
 
 use std::time::Duration;
 
+use aduib_core::task::{TaskCancelReply, TaskReceipt, TaskRecord, TaskStatus};
 use aduib_core::{AduibRequest, AduibResponse, RpcError};
-use aduib_proto::convert::{health_from_proto, request_to_proto, response_from_proto};
+use aduib_proto::convert::{
+    health_from_proto, map_to_struct, request_to_proto, response_from_proto, task_event_from_proto,
+    task_from_proto, task_status_from_proto,
+};
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_client::AduibRpcServiceClient;
 use aduib_proto::v2::health_service_client::HealthServiceClient;
+use aduib_proto::v2::task_service_client::TaskServiceClient;
 use futures::stream::{self, StreamExt};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -15,6 +20,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::aduib::{ClientConfig, RequestStream, ResponseStream};
 use crate::deadline::Deadline;
 use crate::error::ClientError;
+use crate::task::TaskEventStream;
 
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcAduib {
@@ -141,6 +147,135 @@ impl GrpcAduib {
                 .failure(status)
                 .map(|error| AduibResponse::failure(id, error)),
         }
+    }
+
+    fn tasks(&self) -> TaskServiceClient<Channel> {
+        TaskServiceClient::new(self.channel.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(self.max_message_bytes)
+            .max_encoding_message_size(self.max_message_bytes)
+    }
+
+    /// A TaskService answer, or the error its status is.
+    fn task_answer<T>(
+        &self,
+        reply: Result<tonic::Response<T>, tonic::Status>,
+    ) -> Result<T, ClientError> {
+        reply
+            .map(tonic::Response::into_inner)
+            .map_err(|status| self.task_failure(status))
+    }
+
+    fn task_failure(&self, status: tonic::Status) -> ClientError {
+        match self.failure(status) {
+            Ok(error) => ClientError::Rpc {
+                url: self.target.clone(),
+                error,
+            },
+            Err(error) => error,
+        }
+    }
+
+    pub(crate) async fn task_submit(
+        &self,
+        request: &AduibRequest,
+        priority: u8,
+    ) -> Result<TaskReceipt, ClientError> {
+        let serde_json::Value::Object(params) =
+            serde_json::to_value(request).map_err(|e| ClientError::Encode(e.to_string()))?
+        else {
+            return Err(ClientError::Encode("a request is a JSON object".into()));
+        };
+        let submit = pb::TaskSubmitRequest {
+            target_method: request.method.clone(),
+            params: Some(map_to_struct(&params)),
+            // The enum's 1-4 are the peer's 0-3.
+            priority: i32::from(priority) + 1,
+        };
+        let mut client = self.tasks();
+        let reply = self
+            .within(
+                Deadline::after(self.timeout),
+                client.submit(self.request(submit)),
+            )
+            .await?;
+        let receipt = self.task_answer(reply)?;
+        Ok(TaskReceipt {
+            task_id: receipt.task_id,
+            status: task_status_from_proto(receipt.status).unwrap_or(TaskStatus::Pending),
+            created_at_ms: receipt.created_at_ms,
+        })
+    }
+
+    pub(crate) async fn task_query(&self, task_id: &str) -> Result<TaskRecord, ClientError> {
+        let query = pb::TaskQueryRequest {
+            task_id: task_id.to_owned(),
+        };
+        let mut client = self.tasks();
+        let reply = self
+            .within(
+                Deadline::after(self.timeout),
+                client.query(self.request(query)),
+            )
+            .await?;
+        let task = self
+            .task_answer(reply)?
+            .task
+            .ok_or_else(|| ClientError::BadReply {
+                url: self.target.clone(),
+                reason: "TaskQueryResponse without a task".into(),
+            })?;
+        Ok(task_from_proto(task))
+    }
+
+    pub(crate) async fn task_cancel(
+        &self,
+        task_id: &str,
+        reason: Option<&str>,
+    ) -> Result<TaskCancelReply, ClientError> {
+        let cancel = pb::TaskCancelRequest {
+            task_id: task_id.to_owned(),
+            reason: reason.map(str::to_owned),
+        };
+        let mut client = self.tasks();
+        let reply = self
+            .within(
+                Deadline::after(self.timeout),
+                client.cancel(self.request(cancel)),
+            )
+            .await?;
+        let reply = self.task_answer(reply)?;
+        Ok(TaskCancelReply {
+            task_id: reply.task_id,
+            status: task_status_from_proto(reply.status).unwrap_or(TaskStatus::Pending),
+            canceled: reply.canceled,
+        })
+    }
+
+    pub(crate) async fn task_subscribe(
+        &self,
+        task_id: &str,
+    ) -> Result<TaskEventStream, ClientError> {
+        let deadline = Deadline::after(self.timeout);
+        let subscribe = pb::TaskSubscribeRequest {
+            task_id: task_id.to_owned(),
+            events: Vec::new(),
+        };
+        let mut client = self.tasks();
+        let reply = self
+            .within(deadline, client.subscribe(self.request(subscribe)))
+            .await?;
+        let events = self.task_answer(reply)?;
+        let this = self.clone();
+        let events = events
+            .map(move |event| {
+                event
+                    .map(task_event_from_proto)
+                    .map_err(|status| this.task_failure(status))
+            })
+            .boxed();
+        let timed_out = self.timed_out();
+        Ok(deadline.bound(events, move || Err(timed_out)))
     }
 
     async fn within<T>(

@@ -12,6 +12,9 @@
 //!   (notifications and batches included); `text/event-stream` replies arrive
 //!   as events.
 //!
+//! - Long-running tasks ([`AduibClient::task_submit`] and its siblings) go
+//!   through the typed `TaskService` on every transport.
+//!
 //! One `reqwest` connection pool per client is reused across calls. Load
 //! balancing, retry and auth layers come with the discovery work.
 //!
@@ -45,11 +48,13 @@ pub mod error;
 pub mod grpc;
 pub mod raw;
 pub mod sse;
+pub mod task;
 pub mod thrift;
 
 pub use aduib::{AduibClient, ClientConfig, RequestStream, ResponseStream, Transport};
 pub use error::ClientError;
 pub use raw::{HttpReply, HttpRequestSpec, JsonRpcReply, RawClient, ReplyBody, jsonrpc_has_error};
+pub use task::TaskEventStream;
 
 /// The HTTP client every sender uses.
 fn http_client() -> Result<reqwest::Client, ClientError> {

@@ -8,8 +8,12 @@
 
 use std::time::Duration;
 
+use aduib_core::task::{TaskCancelReply, TaskEvent, TaskReceipt, TaskRecord, TaskStatus};
 use aduib_core::{AduibRequest, AduibResponse, RpcError};
-use aduib_thrift::aduib::{health_from_thrift, request_to_thrift, response_from_thrift, schema};
+use aduib_thrift::aduib::{
+    health_from_thrift, priority_name, request_to_thrift, response_from_thrift, schema,
+    task_event_from_thrift, task_from_thrift,
+};
 use aduib_thrift::message::{decode_reply, encode_call};
 use aduib_thrift::protocol::Reader;
 use aduib_thrift::{Framing, MessageReader, Outcome, Protocol, ReadLimits, write_message};
@@ -23,6 +27,7 @@ use crate::aduib::{ClientConfig, ResponseStream};
 use crate::deadline::Deadline;
 use crate::error::ClientError;
 use crate::grpc::grpc_target;
+use crate::task::TaskEventStream;
 
 type Connection = (MessageReader<OwnedReadHalf>, OwnedWriteHalf);
 
@@ -128,6 +133,81 @@ impl ThriftAduib {
                 Err(error) => AduibResponse::failure(id, error),
             },
         )
+    }
+
+    pub(crate) async fn task_submit(
+        &self,
+        request: &AduibRequest,
+        priority: u8,
+    ) -> Result<TaskReceipt, ClientError> {
+        let params =
+            serde_json::to_string(request).map_err(|e| ClientError::Encode(e.to_string()))?;
+        let submit = json!({
+            "target_method": request.method,
+            "params_json": params,
+            "priority": priority_name(priority),
+        });
+        let reply = self.task_op("Submit", submit).await?;
+        Ok(TaskReceipt {
+            task_id: text_field(&reply, "task_id"),
+            status: status_field(&reply),
+            created_at_ms: reply
+                .get("created_at_ms")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+        })
+    }
+
+    pub(crate) async fn task_query(&self, task_id: &str) -> Result<TaskRecord, ClientError> {
+        let reply = self.task_op("Query", json!({ "task_id": task_id })).await?;
+        Ok(task_from_thrift(reply.get("task").unwrap_or(&Value::Null)))
+    }
+
+    pub(crate) async fn task_cancel(
+        &self,
+        task_id: &str,
+        reason: Option<&str>,
+    ) -> Result<TaskCancelReply, ClientError> {
+        let mut cancel = json!({ "task_id": task_id });
+        if let Some(reason) = reason {
+            cancel["reason"] = json!(reason);
+        }
+        let reply = self.task_op("Cancel", cancel).await?;
+        Ok(TaskCancelReply {
+            task_id: text_field(&reply, "task_id"),
+            status: status_field(&reply),
+            canceled: reply
+                .get("canceled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    /// The server answers once the task has ended, with all its events.
+    pub(crate) async fn task_subscribe(
+        &self,
+        task_id: &str,
+    ) -> Result<TaskEventStream, ClientError> {
+        let reply = self
+            .task_op("Subscribe", json!({ "task_id": task_id, "events": [] }))
+            .await?;
+        let events: Vec<Result<TaskEvent, ClientError>> = match reply {
+            Value::Array(items) => items
+                .iter()
+                .map(|e| Ok(task_event_from_thrift(e)))
+                .collect(),
+            other => vec![Ok(task_event_from_thrift(&other))],
+        };
+        Ok(stream::iter(events).boxed())
+    }
+
+    async fn task_op(&self, op: &str, request: Value) -> Result<Value, ClientError> {
+        self.invoke("TaskService", op, json!({ "request": request }))
+            .await?
+            .map_err(|error| ClientError::Rpc {
+                url: self.target.clone(),
+                error,
+            })
     }
 
     fn response(&self, reply: Result<Value, RpcError>) -> AduibResponse {
@@ -271,4 +351,20 @@ impl ThriftAduib {
             reason,
         }
     }
+}
+
+fn text_field(value: &Value, name: &str) -> String {
+    value
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn status_field(value: &Value) -> TaskStatus {
+    value
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(TaskStatus::parse)
+        .unwrap_or(TaskStatus::Pending)
 }

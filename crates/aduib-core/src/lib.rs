@@ -44,6 +44,7 @@ pub mod method;
 pub mod pyjson;
 pub mod rest;
 pub mod sse;
+pub mod task;
 
 pub use envelope::{
     AduibRequest, AduibResponse, AuthContext, AuthScheme, Priority, QosConfig, RequestMetadata,

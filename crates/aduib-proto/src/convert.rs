@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use aduib_core::envelope as core;
+use aduib_core::task::{TaskEvent, TaskProgress, TaskRecord, TaskStatus};
 use aduib_core::{ErrorCode, RpcError};
 use prost_types::value::Kind;
 use serde_json::{Map, Number, Value};
@@ -354,6 +355,85 @@ pub fn health_from_proto(health: &pb::HealthCheckResponse) -> Value {
         .map(|(k, v)| (k.clone(), name(*v)))
         .collect();
     serde_json::json!({ "status": name(health.status), "services": services })
+}
+
+pub fn task_status_to_proto(status: TaskStatus) -> i32 {
+    (match status {
+        TaskStatus::Pending => pb::TaskStatus::Pending,
+        TaskStatus::Scheduled => pb::TaskStatus::Scheduled,
+        TaskStatus::Retrying => pb::TaskStatus::Retrying,
+        TaskStatus::Running => pb::TaskStatus::Running,
+        TaskStatus::Succeeded => pb::TaskStatus::Succeeded,
+        TaskStatus::Failed => pb::TaskStatus::Failed,
+        TaskStatus::Canceled => pb::TaskStatus::Canceled,
+    }) as i32
+}
+
+/// `None` for `TASK_STATUS_UNSPECIFIED` and numbers the enum lacks.
+pub fn task_status_from_proto(status: i32) -> Option<TaskStatus> {
+    pb::TaskStatus::try_from(status)
+        .ok()
+        .and_then(|status| TaskStatus::parse(status.as_str_name()))
+}
+
+pub fn task_to_proto(task: &TaskRecord) -> pb::TaskRecord {
+    pb::TaskRecord {
+        task_id: task.task_id.clone(),
+        status: task_status_to_proto(task.status),
+        // Ours are 0-3 (low..critical); the enum's 0 is "unspecified".
+        priority: i32::from(task.priority) + 1,
+        created_at_ms: task.created_at_ms,
+        started_at_ms: task.started_at_ms,
+        completed_at_ms: task.completed_at_ms,
+        attempt: i32::try_from(task.attempt).unwrap_or(i32::MAX),
+        max_attempts: i32::try_from(task.max_attempts).unwrap_or(i32::MAX),
+        // The method's response as a structured value (the peer sends a
+        // Python repr string here).
+        result: task.result.as_ref().map(json_to_value),
+        error: task.error.as_ref().map(error_to_proto),
+        progress: task.progress.as_ref().map(|p| pb::TaskProgress {
+            current: i64::try_from(p.current).unwrap_or(i64::MAX),
+            total: i64::try_from(p.total).unwrap_or(i64::MAX),
+            message: p.message.clone(),
+            percentage: (p.total > 0).then(|| p.current as f64 * 100.0 / p.total as f64),
+        }),
+        ..pb::TaskRecord::default()
+    }
+}
+
+/// A record from any gRPC server. An unspecified status reads as pending; a
+/// `result` the peer sends as a Python repr string stays that string.
+pub fn task_from_proto(task: pb::TaskRecord) -> TaskRecord {
+    let status = task_status_from_proto(task.status).unwrap_or(TaskStatus::Pending);
+    let mut record = TaskRecord {
+        task_id: task.task_id,
+        status,
+        priority: u8::try_from(task.priority - 1).unwrap_or(1).min(3),
+        created_at_ms: task.created_at_ms,
+        updated_at_ms: 0,
+        started_at_ms: task.started_at_ms,
+        completed_at_ms: task.completed_at_ms,
+        attempt: u32::try_from(task.attempt).unwrap_or(1),
+        max_attempts: u32::try_from(task.max_attempts).unwrap_or(1),
+        progress: task.progress.map(|p| TaskProgress {
+            current: u64::try_from(p.current).unwrap_or(0),
+            total: u64::try_from(p.total).unwrap_or(0),
+            message: p.message,
+        }),
+        result: task.result.as_ref().map(value_to_json),
+        error: task.error.map(error_from_proto),
+        method: None,
+    };
+    record.updated_at_ms = record.last_change_ms();
+    record
+}
+
+pub fn task_event_from_proto(event: pb::TaskEvent) -> TaskEvent {
+    TaskEvent {
+        event: event.event,
+        task: task_from_proto(event.task.unwrap_or_default()),
+        timestamp_ms: event.timestamp_ms,
+    }
 }
 
 #[cfg(test)]

@@ -22,89 +22,18 @@ use std::time::Duration;
 
 use aduib_core::envelope::now_ms;
 use aduib_core::error::{ErrorCode, RpcError};
+pub use aduib_core::task::{TaskEvent, TaskProgress, TaskRecord, TaskStatus};
 use futures::Stream;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskStatus {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-    Canceled,
-}
-
-impl TaskStatus {
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Canceled
-        )
-    }
-}
-
-/// Progress a job reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskProgress {
-    pub current: u64,
-    /// Required by the peer's clients.
-    pub total: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-}
-
-/// A task as clients see it (the peer's `TaskRecord`, plus progress).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskRecord {
-    pub task_id: String,
-    pub status: TaskStatus,
-    pub priority: u8,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at_ms: Option<i64>,
-    pub attempt: u32,
-    pub max_attempts: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress: Option<TaskProgress>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<RpcError>,
-    /// What the task runs (our extension, for lists).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-}
-
-/// One change of a task, as `Subscribe` streams it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskEvent {
-    pub event: String,
-    pub task: TaskRecord,
-    pub timestamp_ms: i64,
-}
-
-impl TaskEvent {
-    fn of(task: &TaskRecord) -> Self {
-        let event = match task.status {
-            TaskStatus::Pending => "progress",
-            TaskStatus::Running if task.progress.is_some() => "progress",
-            TaskStatus::Running => "started",
-            TaskStatus::Succeeded => "completed",
-            TaskStatus::Failed | TaskStatus::Canceled => "failed",
-        };
-        TaskEvent {
-            event: event.to_owned(),
-            task: task.clone(),
-            timestamp_ms: now_ms(),
-        }
+/// The event that announces `task`'s current state.
+fn event_of(task: &TaskRecord) -> TaskEvent {
+    TaskEvent {
+        event: task.status.event_name(task.progress.is_some()).to_owned(),
+        task: task.clone(),
+        timestamp_ms: now_ms(),
     }
 }
 
@@ -348,7 +277,7 @@ impl TaskManager {
                 entry.record.status = TaskStatus::Running;
                 entry.record.started_at_ms = Some(now);
                 entry.record.updated_at_ms = now;
-                let _ = entry.events.send(TaskEvent::of(&entry.record));
+                let _ = entry.events.send(event_of(&entry.record));
                 let cancel = entry.cancel.clone();
                 state.running += 1;
                 (task_id, job, cancel)
@@ -405,7 +334,7 @@ impl TaskManager {
             && change(&mut entry.record)
         {
             entry.record.updated_at_ms = now_ms();
-            let _ = entry.events.send(TaskEvent::of(&entry.record));
+            let _ = entry.events.send(event_of(&entry.record));
         }
     }
 
@@ -446,7 +375,7 @@ impl TaskManager {
         entry.record.status = TaskStatus::Canceled;
         entry.record.completed_at_ms = Some(now);
         entry.record.updated_at_ms = now;
-        let _ = entry.events.send(TaskEvent::of(&entry.record));
+        let _ = entry.events.send(event_of(&entry.record));
         Ok((entry.record.clone(), true))
     }
 
@@ -465,7 +394,7 @@ impl TaskManager {
         };
         let manager = self.clone();
         let task_id = task_id.to_owned();
-        let first = TaskEvent::of(&snapshot);
+        let first = event_of(&snapshot);
         let done = snapshot.status.is_terminal();
         Ok(futures::stream::unfold(
             (Some(first), receiver, done, manager, task_id),
@@ -481,7 +410,7 @@ impl TaskManager {
                     Ok(event) => event,
                     // Fell behind: the current state stands for what was missed.
                     Err(broadcast::error::RecvError::Lagged(_)) => match manager.get(&task_id) {
-                        Ok(task) => TaskEvent::of(&task),
+                        Ok(task) => event_of(&task),
                         Err(_) => return None,
                     },
                     Err(broadcast::error::RecvError::Closed) => return None,

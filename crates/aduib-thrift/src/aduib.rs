@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use aduib_core::envelope as core;
 use aduib_core::pyjson::to_python_string;
+use aduib_core::task::{TaskEvent, TaskProgress, TaskRecord, TaskStatus};
 use aduib_core::{ErrorCode, RpcError};
 use serde_json::{Map, Value, json};
 
@@ -504,6 +505,143 @@ pub fn health_from_thrift(value: &Value) -> Value {
         .map(|s| s.iter().map(|(k, v)| (k.clone(), name(Some(v)))).collect())
         .unwrap_or_default();
     json!({ "status": name(value.get("status")), "services": services })
+}
+
+pub fn task_status_name(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Pending => "TASK_STATUS_PENDING",
+        TaskStatus::Scheduled => "TASK_STATUS_SCHEDULED",
+        TaskStatus::Retrying => "TASK_STATUS_RETRYING",
+        TaskStatus::Running => "TASK_STATUS_RUNNING",
+        TaskStatus::Succeeded => "TASK_STATUS_SUCCEEDED",
+        TaskStatus::Failed => "TASK_STATUS_FAILED",
+        TaskStatus::Canceled => "TASK_STATUS_CANCELED",
+    }
+}
+
+/// A `TaskRecord` as the IDL has it; `result` is the method's response as
+/// JSON text.
+pub fn task_to_thrift(task: &TaskRecord) -> Value {
+    let priority = priority_name(task.priority);
+    let mut record = json!({
+        "task_id": task.task_id,
+        "status": task_status_name(task.status),
+        "priority": priority,
+        "created_at_ms": task.created_at_ms,
+        "attempt": task.attempt,
+        "max_attempts": task.max_attempts,
+        "metadata": {},
+        "tags": [],
+    });
+    if let Some(at) = task.started_at_ms {
+        record["started_at_ms"] = json!(at);
+    }
+    if let Some(at) = task.completed_at_ms {
+        record["completed_at_ms"] = json!(at);
+    }
+    if let Some(result) = &task.result {
+        record["result"] = json!(result.to_string());
+    }
+    if let Some(error) = &task.error {
+        record["error"] = error_to_thrift(error);
+    }
+    if let Some(progress) = &task.progress {
+        record["progress"] = json!({ "current": progress.current, "total": progress.total });
+        if let Some(message) = &progress.message {
+            record["progress"]["message"] = json!(message);
+        }
+    }
+    record
+}
+
+const PRIORITIES: [&str; 4] = [
+    "PRIORITY_LOW",
+    "PRIORITY_NORMAL",
+    "PRIORITY_HIGH",
+    "PRIORITY_CRITICAL",
+];
+
+/// Our 0-3 priority as the IDL's enum name.
+pub fn priority_name(priority: u8) -> &'static str {
+    PRIORITIES
+        .get(usize::from(priority))
+        .copied()
+        .unwrap_or("PRIORITY_NORMAL")
+}
+
+/// The 0-3 priority an IDL enum name stands for.
+pub fn priority_from_name(name: &str) -> Option<u8> {
+    PRIORITIES
+        .iter()
+        .position(|p| *p == name)
+        .and_then(|p| u8::try_from(p).ok())
+}
+
+/// A record from any Thrift server. `result` is JSON text in ours; text
+/// that is not JSON stays a string.
+pub fn task_from_thrift(value: &Value) -> TaskRecord {
+    let int = |name: &str| value.get(name).and_then(Value::as_i64);
+    let status = enum_name(value.get("status").unwrap_or(&Value::Null))
+        .and_then(TaskStatus::parse)
+        .unwrap_or(TaskStatus::Pending);
+    let priority = enum_name(value.get("priority").unwrap_or(&Value::Null))
+        .and_then(priority_from_name)
+        .unwrap_or(1);
+    let result = value
+        .get("result")
+        .and_then(Value::as_str)
+        .map(|text| serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())));
+    let progress = value
+        .get("progress")
+        .filter(|p| p.is_object())
+        .map(|p| TaskProgress {
+            current: p.get("current").and_then(Value::as_u64).unwrap_or(0),
+            total: p.get("total").and_then(Value::as_u64).unwrap_or(0),
+            message: p.get("message").and_then(Value::as_str).map(str::to_owned),
+        });
+    let mut record = TaskRecord {
+        task_id: value
+            .get("task_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        status,
+        priority,
+        created_at_ms: int("created_at_ms").unwrap_or(0),
+        updated_at_ms: 0,
+        started_at_ms: int("started_at_ms"),
+        completed_at_ms: int("completed_at_ms"),
+        attempt: int("attempt")
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(1),
+        max_attempts: int("max_attempts")
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(1),
+        progress,
+        result,
+        error: value
+            .get("error")
+            .filter(|e| e.is_object())
+            .map(error_from_thrift),
+        method: None,
+    };
+    record.updated_at_ms = record.last_change_ms();
+    record
+}
+
+pub fn task_event_from_thrift(value: &Value) -> TaskEvent {
+    TaskEvent {
+        event: value
+            .get("event")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        task: task_from_thrift(value.get("task").unwrap_or(&Value::Null)),
+        timestamp_ms: value
+            .get("timestamp_ms")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+    }
 }
 
 #[cfg(test)]

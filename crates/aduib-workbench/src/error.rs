@@ -131,12 +131,16 @@ impl From<ClientError> for WorkbenchError {
             | ClientError::UnexpectedStream { .. } => ErrorKind::Protocol,
             ClientError::Setup(_) => ErrorKind::Internal,
             ClientError::Unsupported { .. } => ErrorKind::BadInput,
-            ClientError::GrpcStatus { .. } => ErrorKind::Server,
+            ClientError::GrpcStatus { .. } | ClientError::Rpc { .. } => ErrorKind::Server,
         };
         let mut out = WorkbenchError::new(kind, error.to_string());
         if let ClientError::GrpcStatus { code, .. } = &error {
             out.code = Some(*code as i32);
             out.code_name = Some(format!("{code:?}"));
+        }
+        if let ClientError::Rpc { error, .. } = &error {
+            out.code = Some(error.code);
+            out.code_name = Some(error.name.clone());
         }
         out
     }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use aduib_server::demo::register_cacul_service;
+use aduib_server::demo::{register_batch_service, register_cacul_service};
 use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig, Transport};
 
 /// The demo workspace's services (and the rich demos) on free loopback
@@ -13,6 +13,7 @@ use aduib_server::{HandlerRegistry, RunningServer, Server, ServerConfig, Transpo
 pub async fn demo_server(transports: &[Transport], config: ServerConfig) -> RunningServer {
     let mut registry = HandlerRegistry::new();
     register_cacul_service(&mut registry);
+    register_batch_service(&mut registry);
     let config = ServerConfig {
         rich_demo: true,
         ..config

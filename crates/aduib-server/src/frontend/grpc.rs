@@ -10,8 +10,8 @@
 use aduib_core::envelope::check_version;
 use aduib_core::{AduibRequest, AduibResponse, ErrorCode, Limits, RpcError};
 use aduib_proto::convert::{
-    error_to_proto, health_to_proto, json_to_value, request_from_proto, response_to_proto,
-    struct_to_map,
+    health_to_proto, request_from_proto, response_to_proto, struct_to_map, task_status_to_proto,
+    task_to_proto,
 };
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_server::{AduibRpcService, AduibRpcServiceServer};
@@ -24,7 +24,6 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::demo_grpc::RichDemo;
 use crate::dispatch::{Dispatcher, fold_client_stream};
-use crate::tasks::{TaskRecord, TaskStatus};
 
 type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
@@ -345,41 +344,6 @@ fn authorize_task<T>(
         .access
         .check_call(Some(&headers), carrier.unwrap_or(&empty))
         .map_err(|error| status_for(&error))
-}
-
-fn task_status_to_proto(status: TaskStatus) -> i32 {
-    (match status {
-        TaskStatus::Pending => pb::TaskStatus::Pending,
-        TaskStatus::Running => pb::TaskStatus::Running,
-        TaskStatus::Succeeded => pb::TaskStatus::Succeeded,
-        TaskStatus::Failed => pb::TaskStatus::Failed,
-        TaskStatus::Canceled => pb::TaskStatus::Canceled,
-    }) as i32
-}
-
-fn task_to_proto(task: &TaskRecord) -> pb::TaskRecord {
-    pb::TaskRecord {
-        task_id: task.task_id.clone(),
-        status: task_status_to_proto(task.status),
-        // Ours are 0-3 (low..critical); the enum's 0 is "unspecified".
-        priority: i32::from(task.priority) + 1,
-        created_at_ms: task.created_at_ms,
-        started_at_ms: task.started_at_ms,
-        completed_at_ms: task.completed_at_ms,
-        attempt: i32::try_from(task.attempt).unwrap_or(i32::MAX),
-        max_attempts: i32::try_from(task.max_attempts).unwrap_or(i32::MAX),
-        // The method's response as a structured value (the peer sends a
-        // Python repr string here).
-        result: task.result.as_ref().map(json_to_value),
-        error: task.error.as_ref().map(error_to_proto),
-        progress: task.progress.as_ref().map(|p| pb::TaskProgress {
-            current: i64::try_from(p.current).unwrap_or(i64::MAX),
-            total: i64::try_from(p.total).unwrap_or(i64::MAX),
-            message: p.message.clone(),
-            percentage: (p.total > 0).then(|| p.current as f64 * 100.0 / p.total as f64),
-        }),
-        ..pb::TaskRecord::default()
-    }
 }
 
 #[tonic::async_trait]

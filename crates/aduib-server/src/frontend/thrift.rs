@@ -11,8 +11,8 @@
 
 use aduib_core::{AduibRequest, ErrorCode, Limits, RpcError};
 use aduib_thrift::aduib::{
-    self as thrift_aduib, error_to_thrift, health_to_thrift, request_from_thrift,
-    response_to_thrift,
+    self as thrift_aduib, health_to_thrift, priority_from_name, request_from_thrift,
+    response_to_thrift, task_status_name, task_to_thrift,
 };
 use aduib_thrift::message::{decode_args, encode_app_error, encode_reply};
 use aduib_thrift::protocol::Reader;
@@ -28,7 +28,6 @@ use tokio::sync::watch;
 use crate::access::Access;
 use crate::dispatch::{Dispatcher, fold_client_stream, required_task_id};
 use crate::server::{accept_until_stopped, stop_requested};
-use crate::tasks::{TaskRecord, TaskStatus};
 
 /// The service an unprefixed message name belongs to.
 const DEFAULT_SERVICE: &str = "AduibRpcService";
@@ -432,13 +431,10 @@ async fn task_service(
                     .with_field("request.params_json", "not JSON")
             })?;
             let inner = authorized(&hosted.access, AduibRequest::from_value(inner)?)?;
-            let priority = match request.get("priority").and_then(Value::as_str) {
-                Some("PRIORITY_LOW") => Some(0),
-                Some("PRIORITY_NORMAL") => Some(1),
-                Some("PRIORITY_HIGH") => Some(2),
-                Some("PRIORITY_CRITICAL") => Some(3),
-                _ => None,
-            };
+            let priority = request
+                .get("priority")
+                .and_then(Value::as_str)
+                .and_then(priority_from_name);
             let task = dispatcher.submit_task(inner, priority)?;
             json!({
                 "task_id": task.task_id,
@@ -476,57 +472,4 @@ async fn task_service(
             ));
         }
     })
-}
-
-fn task_status_name(status: TaskStatus) -> &'static str {
-    match status {
-        TaskStatus::Pending => "TASK_STATUS_PENDING",
-        TaskStatus::Running => "TASK_STATUS_RUNNING",
-        TaskStatus::Succeeded => "TASK_STATUS_SUCCEEDED",
-        TaskStatus::Failed => "TASK_STATUS_FAILED",
-        TaskStatus::Canceled => "TASK_STATUS_CANCELED",
-    }
-}
-
-/// A `TaskRecord` as the IDL has it; `result` is the method's response as
-/// JSON text.
-fn task_to_thrift(task: &TaskRecord) -> Value {
-    let priority = [
-        "PRIORITY_LOW",
-        "PRIORITY_NORMAL",
-        "PRIORITY_HIGH",
-        "PRIORITY_CRITICAL",
-    ]
-    .get(usize::from(task.priority))
-    .copied()
-    .unwrap_or("PRIORITY_NORMAL");
-    let mut record = json!({
-        "task_id": task.task_id,
-        "status": task_status_name(task.status),
-        "priority": priority,
-        "created_at_ms": task.created_at_ms,
-        "attempt": task.attempt,
-        "max_attempts": task.max_attempts,
-        "metadata": {},
-        "tags": [],
-    });
-    if let Some(at) = task.started_at_ms {
-        record["started_at_ms"] = json!(at);
-    }
-    if let Some(at) = task.completed_at_ms {
-        record["completed_at_ms"] = json!(at);
-    }
-    if let Some(result) = &task.result {
-        record["result"] = json!(result.to_string());
-    }
-    if let Some(error) = &task.error {
-        record["error"] = error_to_thrift(error);
-    }
-    if let Some(progress) = &task.progress {
-        record["progress"] = json!({ "current": progress.current, "total": progress.total });
-        if let Some(message) = &progress.message {
-            record["progress"]["message"] = json!(message);
-        }
-    }
-    record
 }

@@ -1,0 +1,198 @@
+//! The task API on every transport against our server: submit, subscribe,
+//! query, cancel, and the clear answers to bad input.
+
+// Test helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use aduib_client::{AduibClient, ClientConfig, ClientError, Transport};
+use aduib_core::AduibRequest;
+use aduib_core::task::TaskStatus;
+use aduib_server::{RunningServer, ServerConfig};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const ALL: [Transport; 4] = [
+    Transport::JsonRpc,
+    Transport::Rest,
+    Transport::Grpc,
+    Transport::Thrift,
+];
+
+async fn server() -> RunningServer {
+    use aduib_server::Transport as T;
+    support::demo_server(
+        &[T::JsonRpc, T::Rest, T::Grpc, T::Thrift],
+        ServerConfig::default(),
+    )
+    .await
+}
+
+fn client(server: &RunningServer, transport: Transport) -> AduibClient {
+    let served = match transport {
+        Transport::JsonRpc => aduib_server::Transport::JsonRpc,
+        Transport::Rest => aduib_server::Transport::Rest,
+        Transport::Grpc => aduib_server::Transport::Grpc,
+        Transport::Thrift => aduib_server::Transport::Thrift,
+    };
+    AduibClient::new(ClientConfig {
+        transport,
+        url: format!("http://{}", server.addr(served).unwrap()),
+        headers: vec![],
+        timeout: Some(Duration::from_secs(20)),
+        limits: aduib_core::Limits::default(),
+    })
+    .unwrap()
+}
+
+fn request(method: &str, data: Value) -> AduibRequest {
+    AduibRequest::new("t1", method, data.as_object().cloned().unwrap())
+}
+
+#[tokio::test]
+async fn submit_subscribe_and_query_on_every_transport() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        let receipt = client
+            .task_submit(
+                &request(
+                    "rpc.v2/BatchService/BatchService.process",
+                    json!({"items": [1, 2, 3, 4], "item_ms": 10}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(!receipt.task_id.is_empty(), "{transport:?}");
+        let events: Vec<_> = client
+            .task_subscribe(&receipt.task_id)
+            .await
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        let last = events.last().unwrap();
+        assert_eq!(last.event, "completed", "{transport:?}: {events:?}");
+        assert_eq!(last.task.status, TaskStatus::Succeeded);
+        // Progress only ever grows, and reaches the total.
+        let progress: Vec<u64> = events
+            .iter()
+            .filter_map(|e| e.task.progress.as_ref().map(|p| p.current))
+            .collect();
+        assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+        assert_eq!(progress.last(), Some(&4), "{transport:?}");
+
+        let record = client.task_query(&receipt.task_id).await.unwrap();
+        assert_eq!(record.status, TaskStatus::Succeeded);
+        assert_eq!(
+            record.value(),
+            Some(&json!({"processed": 4})),
+            "{transport:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_task_reports_its_error() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        let receipt = client
+            .task_submit(
+                &request(
+                    "rpc.v2/BatchService/BatchService.fail_midway",
+                    json!({"steps": 4, "item_ms": 5}),
+                ),
+                Some(3),
+            )
+            .await
+            .unwrap();
+        let events: Vec<_> = client
+            .task_subscribe(&receipt.task_id)
+            .await
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(events.last().unwrap().event, "failed", "{transport:?}");
+        let record = client.task_query(&receipt.task_id).await.unwrap();
+        assert_eq!(record.status, TaskStatus::Failed);
+        let error = record.failure().unwrap();
+        assert!(error.message.contains("failed at step 3"), "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_task_and_a_second_cancel_changes_nothing() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        let receipt = client
+            .task_submit(
+                &request(
+                    "rpc.v2/CaculService/CaculService.slow",
+                    json!({"x": 1, "delay_ms": 30000}),
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        let first = client
+            .task_cancel(&receipt.task_id, Some("test"))
+            .await
+            .unwrap();
+        assert!(first.canceled, "{transport:?}");
+        assert_eq!(first.status, TaskStatus::Canceled);
+        let again = client.task_cancel(&receipt.task_id, None).await.unwrap();
+        assert!(!again.canceled, "{transport:?}");
+        assert_eq!(again.status, TaskStatus::Canceled);
+        assert_eq!(
+            client.task_query(&receipt.task_id).await.unwrap().status,
+            TaskStatus::Canceled
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_task_is_error_4000_everywhere() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        let unknown = |error: ClientError| match error {
+            ClientError::Rpc { error, .. } => assert_eq!(error.code, 4000, "{transport:?}"),
+            other => panic!("{transport:?}: {other}"),
+        };
+        unknown(client.task_query("no-such-task").await.unwrap_err());
+        unknown(client.task_cancel("no-such-task", None).await.unwrap_err());
+        let first = match client.task_subscribe("no-such-task").await {
+            Ok(mut events) => events.next().await.unwrap().unwrap_err(),
+            Err(error) => error,
+        };
+        unknown(first);
+    }
+}
+
+#[tokio::test]
+async fn submitting_an_unknown_method_is_refused_at_once() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        let error = client
+            .task_submit(
+                &request("rpc.v2/CaculService/CaculService.nothing", json!({})),
+                None,
+            )
+            .await
+            .unwrap_err();
+        match error {
+            ClientError::Rpc { error, .. } => {
+                assert_eq!(error.name, "METHOD_NOT_FOUND", "{transport:?}: {error:?}")
+            }
+            other => panic!("{transport:?}: {other}"),
+        }
+    }
+}
