@@ -214,3 +214,33 @@ export type WorkspaceSummary = { name: string, dir: string, requests: Array<Save
  * silently.
  */
 problems: Array<FileProblem>, };
+
+export type TrackedTask = { task_id: string, 
+/**
+ * What was submitted (secrets as their `${env:NAME}` references, other
+ * credentials redacted).
+ */
+call: AduibCall, status: "pending" | "scheduled" | "running" | "retrying" | "succeeded" | "failed" | "canceled", progress: { current: number, total: number, message?: string } | null, 
+/**
+ * What the task's method returned.
+ */
+result: unknown, error: { code: number, name: string, message: string } | null, submitted_at_ms: number, updated_at_ms: number, ended_at_ms: number | null, 
+/**
+ * Why the tracker cannot say more (the server is unreachable, or no
+ * longer knows the task).
+ */
+note: string | null, 
+/**
+ * The server no longer knows the task; nobody watches it any more.
+ */
+lost: boolean, 
+/**
+ * It ended while nothing was watching (the app was closed).
+ */
+ended_while_away: boolean, 
+/**
+ * Its status history, oldest first (filled by [`TaskTracker::get`]).
+ */
+changes: Array<TaskChange>, };
+
+export type TaskChange = { at_ms: number, event: string, status: string, progress: { current: number, total: number, message?: string } | null, };

@@ -21,21 +21,7 @@ pub async fn send(
     args: CallArgs,
     mode: CallMode,
 ) -> anyhow::Result<Outcome> {
-    let mut call = AduibCall {
-        transport: wire(args.transport),
-        url: args.url.clone(),
-        method: args.method.clone(),
-        mode,
-        data: Value::Object(serde_json::Map::new()),
-        messages: Vec::new(),
-        interactive: false,
-        id: args.id.clone(),
-        options: CallOptions {
-            timeout_ms: args.timeout_ms,
-            headers: headers(&args.headers)?,
-            max_message_bytes: None,
-        },
-    };
+    let mut call = aduib_call(&args, mode)?;
     // Request streams read NDJSON: from stdin line by line as it arrives, or
     // all at once from a literal or a file.
     let from_stdin = mode.streams_requests() && args.data.as_deref().is_none_or(|d| d == "-");
@@ -50,6 +36,25 @@ pub async fn send(
         session::feed_stdin(&exchange, "--data");
     }
     drive(exchange, session::messages).await
+}
+
+/// The call the flags describe, without its data.
+pub fn aduib_call(args: &CallArgs, mode: CallMode) -> anyhow::Result<AduibCall> {
+    Ok(AduibCall {
+        transport: wire(args.transport),
+        url: args.url.clone(),
+        method: args.method.clone(),
+        mode,
+        data: Value::Object(serde_json::Map::new()),
+        messages: Vec::new(),
+        interactive: false,
+        id: args.id.clone(),
+        options: CallOptions {
+            timeout_ms: args.timeout_ms,
+            headers: headers(&args.headers)?,
+            max_message_bytes: None,
+        },
+    })
 }
 
 fn ndjson(arg: &str) -> anyhow::Result<Vec<Value>> {
@@ -98,7 +103,7 @@ fn report(response: &AduibResponse) -> anyhow::Result<Outcome> {
     })
 }
 
-fn wire(t: AduibTransport) -> Wire {
+pub fn wire(t: AduibTransport) -> Wire {
     match t {
         AduibTransport::Jsonrpc => Wire::Jsonrpc,
         AduibTransport::Rest => Wire::Rest,

@@ -52,6 +52,62 @@ pub enum Command {
     /// platform's data folder): list, search, show, re-run.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Long-running tasks: submit, watch, status, result, cancel, and the
+    /// list of tracked tasks (kept with history; watched again after a
+    /// restart).
+    #[command(subcommand)]
+    Task(TaskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Submits a unary call as a task and prints its id. With --watch,
+    /// follows it to the end: a progress bar on a terminal, NDJSON events
+    /// otherwise; exit 0 when it succeeds, 1 when it fails or is canceled.
+    Submit {
+        #[command(flatten)]
+        call: CallArgs,
+        /// Follow the task until it ends.
+        #[arg(long)]
+        watch: bool,
+        /// 0 low, 1 normal (default), 2 high, 3 critical.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        priority: Option<u8>,
+    },
+    /// Where a task stands (asks its server); one JSON object.
+    Status(TaskArgs),
+    /// What a task returned; exit 1 when it failed or was canceled.
+    Result(TaskArgs),
+    /// Asks the server to cancel a task; exit 1 when it had already ended.
+    Cancel(TaskArgs),
+    /// Follows a task to its end, as `submit --watch` does.
+    Watch(TaskArgs),
+    /// The tracked tasks, newest first; open ones are asked about first.
+    Ls {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// Do not ask the servers about open tasks.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// A task by id: a tracked one, or one on the server the flags name.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// The task id (a unique prefix will do for a tracked task).
+    pub id: String,
+    /// The server's transport, for a task this machine did not submit.
+    #[arg(long, value_enum, requires = "url")]
+    pub transport: Option<AduibTransport>,
+    #[arg(long, requires = "transport")]
+    pub url: Option<String>,
+    /// Extra HTTP header, K:V (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "K:V")]
+    pub headers: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

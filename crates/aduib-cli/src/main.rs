@@ -10,6 +10,7 @@ mod output;
 mod raw;
 mod serve;
 mod session;
+mod task;
 mod thrift;
 
 use std::process::ExitCode;
@@ -54,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Jsonrpc(args) => raw::jsonrpc(&workbench, args).await,
         Command::Http(args) => raw::http(&workbench, args).await,
         Command::History(command) => history::run(&workbench, command).await,
+        Command::Task(command) => task::run(&workbench, command).await,
         Command::Serve(_) | Command::Bench(_) | Command::Health(_) => {
             unreachable!("answered above")
         }

@@ -725,3 +725,218 @@ fn thrift_call_takes_a_thrift_url_finds_the_idl_in_include_folders_and_names_exc
     sigterm(&server);
     assert!(server.wait().unwrap().success());
 }
+
+/// `aduib task …` with a data folder of its own.
+fn task_in(data: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["task"];
+    all.extend_from_slice(args);
+    aduib_in(data, &all)
+}
+
+fn submit_args<'a>(
+    transport: &'a str,
+    url: &'a str,
+    method: &'a str,
+    data: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "submit",
+        "--transport",
+        transport,
+        "--url",
+        url,
+        "--method",
+        method,
+        "--data",
+        data,
+    ]
+}
+
+#[test]
+fn task_commands_follow_the_contract_on_every_transport() {
+    let (_server, urls) = serve(&["jsonrpc", "rest", "grpc", "thrift"]);
+    let _server = KillOnDrop(_server);
+    let data = tempfile_dir("tasks");
+    for (transport, url) in ["jsonrpc", "rest", "grpc", "thrift"].iter().zip(&urls) {
+        // submit --watch: NDJSON to the end, exit 0 on success.
+        let mut args = submit_args(
+            transport,
+            url,
+            "BatchService.process",
+            r#"{"items":[1,2,3],"item_ms":20}"#,
+        );
+        args.push("--watch");
+        let out = task_in(&data, &args);
+        assert_eq!(out.status.code(), Some(0), "{transport}: {out:?}");
+        let events = lines(&out);
+        assert_eq!(events[0]["event"], "submitted", "{transport}");
+        let last = events.last().unwrap();
+        assert_eq!(last["status"], "succeeded", "{transport}: {events:?}");
+        assert_eq!(last["result"], json!({"processed": 3}));
+        assert_eq!(last["progress"]["current"], 3);
+        let progress: Vec<u64> = events
+            .iter()
+            .filter_map(|e| e["progress"]["current"].as_u64())
+            .collect();
+        assert!(progress.windows(2).all(|w| w[0] <= w[1]), "{progress:?}");
+
+        // A failing task: exit 1, its error on the last line.
+        let mut args = submit_args(
+            transport,
+            url,
+            "BatchService.fail_midway",
+            r#"{"steps":4,"item_ms":5}"#,
+        );
+        args.push("--watch");
+        let out = task_in(&data, &args);
+        assert_eq!(out.status.code(), Some(1), "{transport}: {out:?}");
+        let last = lines(&out).pop().unwrap();
+        assert_eq!(last["status"], "failed");
+        assert!(
+            last["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("failed at step 3"),
+            "{last}"
+        );
+
+        // submit prints the id; cancel stops it, a second cancel says it had ended.
+        let out = task_in(
+            &data,
+            &submit_args(
+                transport,
+                url,
+                "CaculService.slow",
+                r#"{"x":1,"delay_ms":30000}"#,
+            ),
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert_eq!(id.len(), 36, "{id}");
+        let out = task_in(&data, &["cancel", &id]);
+        assert_eq!(out.status.code(), Some(0), "{transport}: {out:?}");
+        assert_eq!(lines(&out)[0]["canceled"], true);
+        let out = task_in(&data, &["cancel", &id]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_eq!(lines(&out)[0]["canceled"], false);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("already ended"));
+        let out = task_in(&data, &["status", &id[..8]]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(lines(&out)[0]["status"], "canceled");
+        assert_eq!(task_in(&data, &["result", &id]).status.code(), Some(1));
+    }
+    // ls: every task, newest first, from the tracker.
+    let out = task_in(&data, &["ls", "--json", "--limit", "100"]);
+    let listed = lines(&out);
+    assert_eq!(listed.len(), 12, "{listed:?}");
+    assert!(
+        listed.iter().all(|t| t["status"] != "running"),
+        "{listed:?}"
+    );
+    let table = task_in(&data, &["ls"]);
+    assert!(String::from_utf8_lossy(&table.stdout).starts_with("TASK"));
+}
+
+#[test]
+fn task_bad_input_gets_clear_answers() {
+    let (_server, urls) = serve(&["rest"]);
+    let _server = KillOnDrop(_server);
+    let data = tempfile_dir("task-errors");
+    let url = &urls[0];
+    // An id nobody tracks, and one the server does not know (exit 1, 4000).
+    let out = task_in(&data, &["status", "no-such-task"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tracked task"));
+    let out = task_in(
+        &data,
+        &[
+            "status",
+            "no-such-task",
+            "--transport",
+            "rest",
+            "--url",
+            url,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("4000"),
+        "{out:?}"
+    );
+    // It was not adopted.
+    assert!(lines(&task_in(&data, &["ls", "--json"])).is_empty());
+    // A malformed submit: data that is not an object, a method the server lacks.
+    let out = task_in(&data, &submit_args("rest", url, "CaculService.add", "[1]"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--data"),
+        "{out:?}"
+    );
+    let out = task_in(
+        &data,
+        &submit_args("rest", url, "CaculService.nothing", "{}"),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("METHOD_NOT_FOUND"));
+    // A priority outside 0-3 is refused by the parser.
+    let mut args = submit_args("rest", url, "CaculService.add", "{}");
+    args.extend(["--priority", "7"]);
+    assert_eq!(task_in(&data, &args).status.code(), Some(2));
+}
+
+#[test]
+fn a_watcher_killed_mid_task_is_resumed_and_records_the_end() {
+    let (_server, urls) = serve(&["rest"]);
+    let _server = KillOnDrop(_server);
+    let data = tempfile_dir("task-kill");
+    let mut args = vec!["task"];
+    args.extend(submit_args(
+        "rest",
+        &urls[0],
+        "BatchService.process",
+        r#"{"items":[1,2,3,4,5,6,7,8],"item_ms":150}"#,
+    ));
+    args.push("--watch");
+    let mut watcher = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", &data)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(watcher.stdout.take().unwrap()).lines();
+    let first: Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
+    let id = first["task_id"].as_str().unwrap().to_owned();
+    // Killed once the task is running: SIGKILL, nothing gets to clean up.
+    loop {
+        let line: Value = serde_json::from_str(&out.next().unwrap().unwrap()).unwrap();
+        if line["status"] == "running" {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-KILL", &watcher.id().to_string()])
+        .status()
+        .unwrap();
+    watcher.wait().unwrap();
+    let listed = lines(&task_in(&data, &["ls", "--json", "--offline"]));
+    assert_eq!(listed[0]["status"], "running", "{listed:?}");
+
+    let out = task_in(&data, &["watch", &id]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let last = lines(&out).pop().unwrap();
+    assert_eq!(last["status"], "succeeded");
+    assert_eq!(last["result"], json!({"processed": 8}));
+    let listed = lines(&task_in(&data, &["ls", "--json", "--offline"]));
+    assert_eq!(listed[0]["status"], "succeeded");
+    assert_eq!(listed[0]["progress"]["current"], 8);
+}
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

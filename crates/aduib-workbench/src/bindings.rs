@@ -14,6 +14,7 @@ use crate::request::{
     AduibCall, AduibTransport, CallMode, CallOptions, GrpcCall, GrpcSchema, Header, HttpCall,
     JsonRpcCall, Request, ThriftCall, ThriftFraming, ThriftProtocol, TlsSettings,
 };
+use crate::tasks::{TaskChange, TrackedTask};
 use crate::workspace::{Environment, FileProblem, SavedRequest, WorkspaceSummary};
 
 /// Where the committed bindings live, from the repository root.
@@ -57,6 +58,8 @@ pub fn typescript() -> String {
         Environment::decl(&config),
         FileProblem::decl(&config),
         WorkspaceSummary::decl(&config),
+        TrackedTask::decl(&config),
+        TaskChange::decl(&config),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/aduib-workbench by ts-rs; do not edit.\n\

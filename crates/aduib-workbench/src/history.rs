@@ -71,6 +71,34 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO exchange_text(rowid, method, target, bodies)
         SELECT rowid, method, target, request || ' ' || events FROM exchange;
     CREATE INDEX exchange_transport ON exchange(transport, rowid);",
+    // 3: the task tracker (`tasks.rs`): each task submitted, and its changes.
+    "CREATE TABLE task (
+        task_id TEXT PRIMARY KEY,
+        call TEXT NOT NULL,
+        transport TEXT NOT NULL,
+        target TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress TEXT,
+        result TEXT,
+        error TEXT,
+        submitted_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        note TEXT,
+        lost INTEGER NOT NULL DEFAULT 0,
+        ended_while_away INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX task_open ON task(ended_at, lost);
+    CREATE TABLE task_change (
+        rowid INTEGER PRIMARY KEY,
+        task_id TEXT NOT NULL REFERENCES task(task_id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress TEXT
+    );
+    CREATE INDEX task_change_task ON task_change(task_id, rowid);",
 ];
 
 /// Most text of one exchange that search indexes.
@@ -416,7 +444,7 @@ fn match_expression(text: &str) -> String {
         .join(" ")
 }
 
-fn configure(db: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn configure(db: &Connection) -> rusqlite::Result<()> {
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     // WAL: readers never wait for the writer; NORMAL: a commit survives the
     // process being killed (not a power cut, which history can afford).
@@ -425,7 +453,7 @@ fn configure(db: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn migrate(db: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+pub(crate) fn migrate(db: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     let err = |source| HistoryError::Database {
         path: path.display().to_string(),
         source,

@@ -10,6 +10,8 @@
 //! - Everything that fails is a [`WorkbenchError`]: a kind, one line, causes.
 //! - Every exchange is recorded in [`History`] (SQLite), redacted, off the
 //!   call's path.
+//! - Long-running tasks are submitted, watched (again after a restart) and
+//!   kept by the [`tasks::TaskTracker`], in the history database.
 //! - Clients, gRPC schemas and parsed IDLs are cached per target while the
 //!   workbench lives; [`Workbench::invalidate`] clears them.
 
@@ -24,6 +26,7 @@ pub mod host;
 pub mod redact;
 pub mod request;
 mod send;
+pub mod tasks;
 pub mod thrift;
 pub mod workspace;
 
@@ -42,6 +45,7 @@ pub use exchange::{Exchange, ExchangeHandle};
 pub use grpc::GrpcTarget;
 pub use history::{Detail, Entry, History, HistoryError, Query, Record};
 pub use request::Request;
+pub use tasks::{TaskChange, TaskTracker, TrackedTask};
 
 /// The engine of one app window or one command.
 #[derive(Debug, Clone)]
@@ -53,6 +57,8 @@ pub struct Workbench {
 struct Inner {
     caches: Caches,
     history: Option<History>,
+    /// The task tracker, in the history database.
+    tasks: Option<Arc<tasks::TaskTracker>>,
 }
 
 /// What is kept per target between calls.
@@ -104,11 +110,17 @@ pub(crate) fn cache_key<T: serde::Serialize>(settings: &T) -> String {
 
 impl Workbench {
     /// A workbench that records into `history` (none: records nothing).
+    /// Tasks are tracked in the same database.
     pub fn new(history: Option<History>) -> Result<Self, WorkbenchError> {
+        let tasks = match &history {
+            Some(history) => Some(Arc::new(tasks::TaskTracker::open(history.path())?)),
+            None => None,
+        };
         Ok(Workbench {
             inner: Arc::new(Inner {
                 caches: Caches::new()?,
                 history,
+                tasks,
             }),
         })
     }

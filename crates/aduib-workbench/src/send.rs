@@ -20,31 +20,52 @@ use crate::request::{AduibCall, AduibTransport, CallMode, Header, HttpCall, Json
 
 impl Caches {
     /// One client (and its connection pool) per target and settings.
-    fn aduib_client(&self, call: &AduibCall) -> Result<AduibClient, WorkbenchError> {
+    pub(crate) fn aduib_client(&self, call: &AduibCall) -> Result<AduibClient, WorkbenchError> {
         let key = crate::cache_key(&(call.transport, &call.url, &call.options));
         let mut clients = self.lock_aduib();
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
         }
-        let mut limits = aduib_core::Limits::default();
-        if let Some(max) = call.options.max_message_bytes {
-            limits.max_grpc_message_bytes = usize::try_from(max).unwrap_or(usize::MAX);
-        }
-        let client = AduibClient::new(ClientConfig {
-            transport: match call.transport {
-                AduibTransport::Jsonrpc => Transport::JsonRpc,
-                AduibTransport::Rest => Transport::Rest,
-                AduibTransport::Grpc => Transport::Grpc,
-                AduibTransport::Thrift => Transport::Thrift,
-            },
-            url: call.url.clone(),
-            headers: Header::pairs(&call.options.headers),
-            timeout: call.options.timeout_ms.map(Duration::from_millis),
-            limits,
-        })?;
+        let client = AduibClient::new(client_config(call))?;
         clients.insert(key, client.clone());
         Ok(client)
     }
+}
+
+/// How to reach the server `call` names, with its options.
+pub(crate) fn client_config(call: &AduibCall) -> ClientConfig {
+    let mut limits = aduib_core::Limits::default();
+    if let Some(max) = call.options.max_message_bytes {
+        limits.max_grpc_message_bytes = usize::try_from(max).unwrap_or(usize::MAX);
+    }
+    ClientConfig {
+        transport: match call.transport {
+            AduibTransport::Jsonrpc => Transport::JsonRpc,
+            AduibTransport::Rest => Transport::Rest,
+            AduibTransport::Grpc => Transport::Grpc,
+            AduibTransport::Thrift => Transport::Thrift,
+        },
+        url: call.url.clone(),
+        headers: Header::pairs(&call.options.headers),
+        timeout: call.options.timeout_ms.map(Duration::from_millis),
+        limits,
+    }
+}
+
+/// The Aduib request of a unary or server-stream `call`.
+pub(crate) fn aduib_request(call: &AduibCall) -> Result<AduibRequest, WorkbenchError> {
+    let method = MethodName::parse_lenient(&call.method)
+        .map_err(|e| WorkbenchError::bad_input(format!("method {:?}: {e}", call.method)))?
+        .to_string();
+    let id = call
+        .id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    Ok(AduibRequest::new(
+        id,
+        method,
+        object(call.data.clone(), "data")?,
+    ))
 }
 
 fn object(value: Value, what: &str) -> Result<Map<String, Value>, WorkbenchError> {
