@@ -37,10 +37,13 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
     raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
-def aduib(*args: str, stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
-    """Runs our CLI and returns the finished process (text mode)."""
+def aduib(*args: str, stdin: str | None = None, timeout: float = 30,
+          env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs our CLI and returns the finished process (text mode); `env` adds
+    variables to ours."""
     return subprocess.run(
-        [ADUIB_BIN, *args], input=stdin, capture_output=True, text=True, timeout=timeout
+        [ADUIB_BIN, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 

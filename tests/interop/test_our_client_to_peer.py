@@ -91,3 +91,57 @@ def test_grpc_call_any_method_of_the_peer_by_reflection(peer_servers):
     assert out.returncode == 0, out.stderr
     [reply] = json_lines(out.stdout)
     assert reply["status"] == "HEALTH_STATUS_HEALTHY"
+
+
+# --- Long-running tasks (aduib task) against the peer -----------------------
+# The peer's tasks work over REST and JSON-RPC; its gRPC Submit always fails
+# and its Thrift tasks end canceled (aduib-protocol.md §7). Ours must get the
+# result where the peer works, and a clear answer, never a hang, where not.
+
+@pytest.mark.parametrize("transport", ["jsonrpc", "rest"])
+def test_task_submit_watch_result_against_the_peer(peer_servers, transport, tmp_path):
+    env = {"ADUIB_DATA_DIR": str(tmp_path)}
+    out = aduib("task", "submit", "--transport", transport, "--url", peer_servers[transport],
+                "--method", "CaculService.slow", "--data", '{"x": 21, "delay_ms": 300}',
+                "--watch", env=env)
+    assert out.returncode == 0, out.stderr
+    events = json_lines(out.stdout)
+    assert events[0]["event"] == "submitted"
+    assert events[-1]["status"] == "succeeded", events
+    assert events[-1]["result"] == {"doubled": 42}
+    task_id = events[-1]["task_id"]
+    out = aduib("task", "result", task_id, env=env)
+    assert out.returncode == 0, out.stderr
+    assert json_lines(out.stdout) == [{"doubled": 42}]
+    # The peer cannot cancel (always `canceled: false`): said so, exit 1.
+    out = aduib("task", "cancel", task_id, env=env)
+    assert out.returncode == 1, out.stderr
+    assert json_lines(out.stdout)[0]["canceled"] is False
+
+
+@pytest.mark.parametrize("transport", ["jsonrpc", "rest"])
+def test_task_unknown_id_against_the_peer(peer_servers, transport, tmp_path):
+    out = aduib("task", "status", "no-such-task", "--transport", transport,
+                "--url", peer_servers[transport], env={"ADUIB_DATA_DIR": str(tmp_path)})
+    assert out.returncode in (1, 2), out.stderr
+    assert "no-such-task" in out.stderr or "4000" in out.stderr, out.stderr
+
+
+def test_task_submit_over_the_peers_broken_grpc_is_a_clear_error(peer_servers, tmp_path):
+    out = aduib("task", "submit", "--transport", "grpc", "--url", peer_servers["grpc"],
+                "--method", "CaculService.slow", "--data", '{"x": 1, "delay_ms": 10}',
+                env={"ADUIB_DATA_DIR": str(tmp_path)}, timeout=20)
+    # The peer's own defect, passed on as its answer: exit 1, its message.
+    assert out.returncode == 1, out.stderr
+    assert "2001" in out.stderr and "timeout_ms" in out.stderr, out.stderr
+
+
+def test_task_over_the_peers_thrift_ends_and_never_hangs(peer_servers, tmp_path):
+    out = aduib("task", "submit", "--transport", "thrift", "--url", peer_servers["thrift"],
+                "--method", "CaculService.slow", "--data", '{"x": 1, "delay_ms": 10}',
+                "--watch", env={"ADUIB_DATA_DIR": str(tmp_path)}, timeout=30)
+    # The peer ends its Thrift tasks as canceled: reported, exit 1.
+    assert out.returncode == 1, out.stderr
+    events = json_lines(out.stdout)
+    assert events[-1]["status"] == "canceled", events
+    assert events[-1]["error"]["code"] == 499
