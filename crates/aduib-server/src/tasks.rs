@@ -139,8 +139,23 @@ struct Entry {
     record: TaskRecord,
     expires_at_ms: i64,
     cancel: CancellationToken,
-    events: broadcast::Sender<TaskEvent>,
+    /// Until the task ends: no event follows the end, and each channel
+    /// holds its backlog's slots for as long as it lives.
+    events: Option<broadcast::Sender<TaskEvent>>,
     job: Option<Job>,
+}
+
+impl Entry {
+    /// Tells subscribers the record's state; after the end, lets go of the
+    /// channel (subscribers still get what was sent, then the close).
+    fn announce(&mut self) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event_of(&self.record));
+        }
+        if self.record.status.is_terminal() {
+            self.events = None;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -226,7 +241,7 @@ impl TaskManager {
                     expires_at_ms: now
                         .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
                     cancel: CancellationToken::new(),
-                    events: broadcast::channel(EVENT_BACKLOG).0,
+                    events: Some(broadcast::channel(EVENT_BACKLOG).0),
                     job: Some(job),
                 },
             );
@@ -277,7 +292,7 @@ impl TaskManager {
                 entry.record.status = TaskStatus::Running;
                 entry.record.started_at_ms = Some(now);
                 entry.record.updated_at_ms = now;
-                let _ = entry.events.send(event_of(&entry.record));
+                entry.announce();
                 let cancel = entry.cancel.clone();
                 state.running += 1;
                 (task_id, job, cancel)
@@ -334,7 +349,7 @@ impl TaskManager {
             && change(&mut entry.record)
         {
             entry.record.updated_at_ms = now_ms();
-            let _ = entry.events.send(event_of(&entry.record));
+            entry.announce();
         }
     }
 
@@ -375,7 +390,7 @@ impl TaskManager {
         entry.record.status = TaskStatus::Canceled;
         entry.record.completed_at_ms = Some(now);
         entry.record.updated_at_ms = now;
-        let _ = entry.events.send(event_of(&entry.record));
+        entry.announce();
         Ok((entry.record.clone(), true))
     }
 
@@ -390,7 +405,10 @@ impl TaskManager {
                 .tasks
                 .get(task_id)
                 .ok_or_else(|| TaskError::NotFound(task_id.to_owned()))?;
-            (entry.record.clone(), entry.events.subscribe())
+            (
+                entry.record.clone(),
+                entry.events.as_ref().map(broadcast::Sender::subscribe),
+            )
         };
         let manager = self.clone();
         let task_id = task_id.to_owned();
@@ -403,10 +421,10 @@ impl TaskManager {
                     let done = done || event.task.status.is_terminal();
                     return Some((event, (None, receiver, done, manager, task_id)));
                 }
-                if done {
+                let Some(receiver_now) = receiver.as_mut().filter(|_| !done) else {
                     return None;
-                }
-                let event = match receiver.recv().await {
+                };
+                let event = match receiver_now.recv().await {
                     Ok(event) => event,
                     // Fell behind: the current state stands for what was missed.
                     Err(broadcast::error::RecvError::Lagged(_)) => match manager.get(&task_id) {
