@@ -421,9 +421,7 @@ impl TaskManager {
                     let done = done || event.task.status.is_terminal();
                     return Some((event, (None, receiver, done, manager, task_id)));
                 }
-                let Some(receiver_now) = receiver.as_mut().filter(|_| !done) else {
-                    return None;
-                };
+                let receiver_now = receiver.as_mut().filter(|_| !done)?;
                 let event = match receiver_now.recv().await {
                     Ok(event) => event,
                     // Fell behind: the current state stands for what was missed.
