@@ -29,4 +29,5 @@ scripts/fuzz.sh "${ADUIB_FUZZ_SECONDS:-20}"
 step "hostile clients against aduib serve"
 ADUIB_BIN=$CARGO_TARGET_DIR/debug/aduib "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/hostile
 step "the app in a real window (Xvfb, tauri-driver, WebKitWebDriver; screenshots in tests/e2e/artifacts)"
-ADUIB_APP=$CARGO_TARGET_DIR/debug/aduib-app "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/e2e
+ADUIB_APP=$CARGO_TARGET_DIR/debug/aduib-app ADUIB_BIN=$CARGO_TARGET_DIR/debug/aduib \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/e2e

@@ -12,7 +12,7 @@ use aduib_workbench::host::{self, Host, HostCall, HostStatus};
 use aduib_workbench::workspace::{self, SavedRequest, WorkspaceFolder, WorkspaceSummary};
 use aduib_workbench::{
     Detail, Entry, Event, EventBody, ExchangeHandle, GrpcTarget, History, HistoryError, Query,
-    Request, Workbench, WorkbenchError,
+    Request, TrackedTask, Workbench, WorkbenchError,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -46,6 +46,19 @@ impl App {
         WorkspaceFolder::open(self.workspace_dir())
     }
 
+    /// `request` with the open workspace's `environment` (and `${env:NAME}`).
+    fn resolve(
+        &self,
+        request: Request,
+        environment: Option<&str>,
+    ) -> Result<workspace::Resolved, WorkbenchError> {
+        match self.workspace() {
+            Ok(folder) => folder.resolve(request, environment),
+            Err(_) if environment.is_none() => workspace::resolve(request, &Default::default()),
+            Err(error) => Err(error),
+        }
+    }
+
     fn handle(&self, id: &str) -> Result<ExchangeHandle, WorkbenchError> {
         self.exchanges
             .lock()
@@ -67,11 +80,7 @@ async fn send(
     environment: Option<String>,
     events: Channel<Vec<Event>>,
 ) -> Result<String, WorkbenchError> {
-    let resolved = match state.workspace() {
-        Ok(folder) => folder.resolve(request, environment.as_deref())?,
-        Err(_) if environment.is_none() => workspace::resolve(request, &Default::default())?,
-        Err(error) => return Err(error),
-    };
+    let resolved = state.resolve(request, environment.as_deref())?;
     let exchange = state.workbench.send_resolved(resolved);
     let id = exchange.id.clone();
     state
@@ -202,6 +211,89 @@ fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
                 batch.push(call.into());
             }
             if calls.send(batch).is_err() {
+                break;
+            }
+            tokio::time::sleep(FRAME).await;
+        }
+    });
+}
+
+/// Submits an Aduib call as a long-running task; the tracker watches it.
+#[tauri::command]
+async fn task_submit(
+    state: State<'_, App>,
+    request: Request,
+    environment: Option<String>,
+    priority: Option<u8>,
+) -> Result<TrackedTask, WorkbenchError> {
+    let resolved = state.resolve(request, environment.as_deref())?;
+    state.workbench.submit_task(resolved, priority).await
+}
+
+/// Submits a tracked task's call again, as a new task.
+#[tauri::command]
+async fn task_resubmit(
+    state: State<'_, App>,
+    task_id: String,
+) -> Result<TrackedTask, WorkbenchError> {
+    let task = state.workbench.task(&task_id)?;
+    let resolved = workspace::resolve(Request::Aduib(task.call), &Default::default())?;
+    state.workbench.submit_task(resolved, None).await
+}
+
+#[tauri::command]
+async fn task_cancel(
+    state: State<'_, App>,
+    task_id: String,
+) -> Result<TrackedTask, WorkbenchError> {
+    Ok(state.workbench.cancel_task(&task_id).await?.1)
+}
+
+/// The tracked tasks, newest first (without their change lists).
+#[tauri::command]
+async fn tasks_list(state: State<'_, App>, limit: u32) -> Result<Vec<TrackedTask>, WorkbenchError> {
+    let workbench = state.workbench.clone();
+    tauri::async_runtime::spawn_blocking(move || workbench.tasks(limit))
+        .await
+        .map_err(|e| WorkbenchError::internal(e.to_string()))?
+}
+
+/// One tracked task with its status history.
+#[tauri::command]
+async fn task_get(state: State<'_, App>, task_id: String) -> Result<TrackedTask, WorkbenchError> {
+    state.workbench.task(&task_id)
+}
+
+/// The user has seen how a task that ended while the app was closed ended.
+#[tauri::command]
+fn task_seen(state: State<'_, App>, task_id: String) -> Result<(), WorkbenchError> {
+    match state.workbench.task_tracker() {
+        Some(tracker) => Ok(tracker.mark_seen(&task_id)?),
+        None => Ok(()),
+    }
+}
+
+/// Every change of every tracked task, from now on, batched like events.
+#[tauri::command]
+fn task_updates(state: State<'_, App>, updates: Channel<Vec<TrackedTask>>) {
+    let Some(tracker) = state.workbench.task_tracker() else {
+        return;
+    };
+    let mut seen = tracker.updates();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let first = match seen.recv().await {
+                Ok(task) => task,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            // Only each task's latest state matters.
+            let mut batch: Vec<TrackedTask> = vec![first];
+            while let Ok(task) = seen.try_recv() {
+                batch.retain(|t| t.task_id != task.task_id);
+                batch.push(task);
+            }
+            if updates.send(batch).is_err() {
                 break;
             }
             tokio::time::sleep(FRAME).await;
@@ -348,8 +440,17 @@ fn main() -> anyhow::Result<()> {
             // The embedded server starts with the app, so the first Send works.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(error) = handle.state::<App>().host.start().await {
+                let state = handle.state::<App>();
+                if let Err(error) = state.host.start().await {
                     tracing::warn!(error = %error.chain(), "the embedded server did not start");
+                }
+                // Tasks left open by the last run are watched again.
+                if state.workbench.task_tracker().is_some() {
+                    match state.workbench.resume_tasks() {
+                        Ok(n) if n > 0 => tracing::info!(tasks = n, "watching tasks again"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "tasks were not resumed"),
+                    }
                 }
             });
             Ok(())
@@ -372,6 +473,13 @@ fn main() -> anyhow::Result<()> {
             grpc_methods,
             thrift_functions,
             app_info,
+            task_submit,
+            task_resubmit,
+            task_cancel,
+            tasks_list,
+            task_get,
+            task_seen,
+            task_updates,
         ])
         .run(tauri::generate_context!())?;
     Ok(())

@@ -25,6 +25,7 @@ from webdriver import Driver
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = os.environ.get("ADUIB_APP", str(TARGET / "debug" / "aduib-app"))
+CLI = os.environ.get("ADUIB_BIN", str(TARGET / "debug" / "aduib"))
 ARTIFACTS = Path(os.environ.get("ADUIB_E2E_ARTIFACTS", ROOT / "tests" / "e2e" / "artifacts"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -260,3 +261,88 @@ def test_the_environment_choice_survives_a_restart(app, data_dir):
     value = lambda: d.execute("return document.querySelector('[data-testid=\"environment\"]').value")  # noqa: E731
     d.wait(lambda: value() == "", message="no environment, as chosen before the restart")
     d.select('[data-testid="environment"]', "local")
+
+
+def task_status(d) -> str:
+    return d.text_of('[data-testid="task-detail"] [data-testid="task-status"]') or ""
+
+
+def test_a_batch_task_reaches_100_percent_and_another_is_cancelled(d):
+    compose(d, "aduib:jsonrpc", method="BatchService.process", body='{"items": [1, 2, 3, 4, 5, 6, 7, 8], "item_ms": 150')
+    d.find('[data-testid="run-as-task"]').click()
+    d.find('[data-testid="tasks"]')
+    # Progress is seen on its way, then 100 % and the result.
+    d.wait(lambda: d.text_of('[data-testid="task-percent"]') not in ("", "—", "0%", "100%"), timeout=15, message="progress under way")
+    shot(d, "tasks-running-light")
+    d.wait(lambda: d.text_of('[data-testid="task-percent"]') == "100%", timeout=20, message="100 %")
+    d.wait(lambda: task_status(d) == "succeeded", message="succeeded")
+    assert json.loads(d.text_of('[data-testid="task-result"]')) == {"processed": 8}
+    history = d.text_of('[data-testid="task-changes"]')
+    assert "submitted" in history and "completed" in history and "8/8" in history, history
+    shot(d, "tasks-light")
+
+    compose(d, "aduib:rest", method="CaculService.slow", body='{"x": 1, "delay_ms": 60000')
+    d.find('[data-testid="run-as-task"]').click()
+    d.wait(lambda: task_status(d) == "running", timeout=15, message="slow task running")
+    started = time.monotonic()
+    d.find('[data-testid="task-cancel"]').click()
+    d.wait(lambda: task_status(d) == "canceled", timeout=5, message="canceled")
+    assert time.monotonic() - started < 3
+    rows = d.find_all('[data-testid="task-row"]')
+    assert len(rows) >= 2
+    shot(d, "tasks-canceled-light")
+    d.find('[data-testid="theme-toggle"]').click()
+    try:
+        d.wait(lambda: d.execute("return document.documentElement.classList.contains('dark')"), message="dark")
+        rows[1].click()
+        d.wait(lambda: task_status(d) == "succeeded", message="the batch task shown")
+        shot(d, "tasks-dark")
+    finally:
+        d.find('[data-testid="theme-toggle"]').click()
+
+
+def test_a_non_task_request_is_refused_with_a_reason(d):
+    compose(d, "aduib:grpc", method="CaculService.countdown", mode="server_stream", body='{"start": 2')
+    # A stream cannot run as a task: the button is not offered.
+    assert not d.find_all('[data-testid="run-as-task"]')
+
+
+def test_a_task_that_ended_while_the_app_was_closed_shows_on_the_next_start(app, data_dir):
+    import subprocess
+    import urllib.request
+
+    from conftest import CLI, _free_port
+
+    port = _free_port()
+    server = subprocess.Popen([CLI, "serve", "--rest", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().split()[1]
+        app.stop()
+        # Submitted from the command line, into the app's own tracker; nothing watches it.
+        out = subprocess.run(
+            [CLI, "task", "submit", "--transport", "rest", "--url", url, "--method", "BatchService.process",
+             "--data", '{"items": [1, 2, 3], "item_ms": 30}'],
+            capture_output=True, text=True, timeout=30, env={**os.environ, "ADUIB_DATA_DIR": data_dir},
+        )
+        assert out.returncode == 0, out.stderr
+        task_id = out.stdout.strip()
+        # Ended on the server before the app starts again (asked directly, not through the tracker).
+        def ended() -> bool:
+            body = json.dumps({"task_id": task_id}).encode()
+            request = urllib.request.Request(f"{url}/aduib_rpc/v2/TaskService/Query", body, {"Content-Type": "application/json"})
+            return json.load(urllib.request.urlopen(request, timeout=5))["task"]["status"] == "succeeded"
+        deadline = time.monotonic() + 15
+        while not ended():
+            assert time.monotonic() < deadline, "the task did not end"
+            time.sleep(0.05)
+
+        d = app.start()
+        badge = d.wait(lambda: d.text_of('[data-testid="tasks-badge"]'), timeout=15, message="the tasks badge")
+        assert badge == "1"
+        d.find('[data-testid="nav-tasks"]').click()
+        away = d.wait_text('[data-testid="tasks-away"]', "BatchService.process (succeeded)")
+        assert "ended while the app was closed" in away
+        shot(d, "tasks-ended-while-away-light")
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { Group, Panel, Separator } from "react-resizable-panels";
-import { Command, FolderOpen, History, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
+import { Command, FolderOpen, History, ListChecks, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
 import type { HostStatus } from "./bindings";
 import * as api from "./api";
 import { Composer } from "./components/Composer";
@@ -8,14 +8,17 @@ import { HistoryView } from "./components/HistoryView";
 import { Palette } from "./components/Palette";
 import { Response } from "./components/Response";
 import { ServerView } from "./components/ServerView";
+import { TasksView } from "./components/TasksView";
 import { badgeOf, EnvironmentPicker, SavedRequests } from "./components/Sidebar";
 import { WorkspaceView } from "./components/WorkspaceView";
 import { openSettings, readSetting, writeSetting } from "./settings";
-import { activeTab, subscribeServerLog, useStore, type View } from "./store";
+import { activeTab, subscribeServerLog, subscribeTasks, useStore, type View } from "./store";
+import { isOpen } from "./tasks";
 
 const NAV: { view: View; label: string; icon: typeof Send }[] = [
   { view: "compose", label: "Compose", icon: Send },
   { view: "history", label: "History", icon: History },
+  { view: "tasks", label: "Tasks", icon: ListChecks },
   { view: "server", label: "Server", icon: Server },
   { view: "workspace", label: "Workspace", icon: FolderOpen },
 ];
@@ -43,6 +46,8 @@ export default function App() {
   const state = useStore();
   const { view, theme, tabs, active, setView, setTheme, newTab, closeTab, selectTab, send, cancel, setPalette } = state;
   const tab = activeTab(state);
+  const openTasks = state.tasks.filter(isOpen).length;
+  const awayTasks = state.tasks.filter((t) => t.ended_while_away).length;
   const [status, setStatus] = useState<HostStatus | null>(null);
   const dark = theme === "dark";
 
@@ -63,6 +68,7 @@ export default function App() {
       .catch(() => undefined)
       .finally(() => setSettingsRead(true));
     subscribeServerLog();
+    subscribeTasks();
     const poll = () =>
       void api
         .serverStatus()
@@ -118,6 +124,8 @@ export default function App() {
       { id: "compose", label: "Go to Compose", run: () => setView("compose") },
       { id: "history", label: "Go to History", run: () => setView("history") },
       { id: "server", label: "Go to Server", run: () => setView("server") },
+      { id: "tasks", label: "Go to Tasks", run: () => setView("tasks") },
+      { id: "task", label: "Run the request as a long task", run: () => void useStore.getState().submitTask() },
       { id: "workspace", label: "Open a workspace folder…", run: () => setView("workspace") },
       { id: "theme", label: dark ? "Switch to light theme" : "Switch to dark theme", run: () => setTheme(dark ? "light" : "dark") },
       { id: "start", label: "Start the embedded server", run: () => void api.serverStart().then(setStatus) },
@@ -143,6 +151,15 @@ export default function App() {
               className={`flex w-full items-center gap-2 rounded-md px-2.5 py-1.5 ${view === v ? "bg-white font-medium shadow-sm dark:bg-zinc-800" : "text-zinc-600 hover:bg-zinc-100 dark:text-zinc-400 dark:hover:bg-zinc-800/60"}`}
             >
               <Icon size={14} /> {label}
+              {v === "tasks" && (openTasks > 0 || awayTasks > 0) && (
+                <span
+                  data-testid="tasks-badge"
+                  title={awayTasks > 0 ? `${awayTasks} ended while the app was closed` : `${openTasks} open`}
+                  className={`ml-auto rounded-full px-1.5 text-[10px] font-semibold leading-4 ${awayTasks > 0 ? "bg-amber-100 text-amber-800 dark:bg-amber-900/60 dark:text-amber-200" : "bg-indigo-100 text-indigo-700 dark:bg-indigo-900/60 dark:text-indigo-200"}`}
+                >
+                  {awayTasks > 0 ? awayTasks : openTasks}
+                </span>
+              )}
               {v === "server" && (
                 <span className={`ml-auto h-2 w-2 rounded-full ${status?.running ? "bg-emerald-500" : "bg-zinc-300 dark:bg-zinc-600"}`} data-testid="server-dot" />
               )}
@@ -210,6 +227,7 @@ export default function App() {
         )}
         {view === "history" && <HistoryView />}
         {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+        {view === "tasks" && <TasksView />}
         {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
       </main>
       <Palette actions={actions} />

@@ -12,6 +12,7 @@ import type {
   Query,
   Request,
   SavedRequest,
+  TrackedTask,
   WorkbenchError,
   WorkspaceSummary,
 } from "./bindings";
@@ -56,6 +57,21 @@ export function serverLog(onCalls: (calls: HostCall[]) => void): Promise<void> {
   const calls = new Channel<HostCall[]>();
   calls.onmessage = onCalls;
   return invoke<void>("server_log", { calls });
+}
+
+export const taskSubmit = (request: Request, environment: string | null, priority: number | null = null) =>
+  invoke<TrackedTask>("task_submit", { request, environment, priority });
+export const taskResubmit = (taskId: string) => invoke<TrackedTask>("task_resubmit", { taskId });
+export const taskCancel = (taskId: string) => invoke<TrackedTask>("task_cancel", { taskId });
+export const tasksList = (limit: number) => invoke<TrackedTask[]>("tasks_list", { limit });
+export const taskGet = (taskId: string) => invoke<TrackedTask>("task_get", { taskId });
+export const taskSeen = (taskId: string) => invoke<void>("task_seen", { taskId });
+
+/** Every change of every tracked task, from now on, in batches. */
+export function taskUpdates(onTasks: (tasks: TrackedTask[]) => void): Promise<void> {
+  const updates = new Channel<TrackedTask[]>();
+  updates.onmessage = onTasks;
+  return invoke<void>("task_updates", { updates });
 }
 
 /** A rejected command's error as one sentence, whatever was thrown. */

@@ -8,11 +8,13 @@ import type {
   MethodInfo,
   SavedRequest,
   Summary,
+  TrackedTask,
   WorkbenchError,
   WorkspaceSummary,
 } from "./bindings";
 import { rowOf, type TimelineRow } from "./components/Timeline";
 import { readSetting, writeSetting } from "./settings";
+import { mergeTasks } from "./tasks";
 import * as api from "./api";
 import {
   adoptEndpoints,
@@ -25,7 +27,7 @@ import {
   toRequest,
 } from "./compose";
 
-export type View = "compose" | "history" | "server" | "workspace";
+export type View = "compose" | "history" | "server" | "workspace" | "tasks";
 export type Theme = "light" | "dark";
 
 export type ExchangeView = {
@@ -137,6 +139,12 @@ type State = {
   endStream: () => void;
   openRecorded: (request: Parameters<typeof fromRequest>[0], events: Event[]) => void;
   adoptEndpoints: (endpoints: { transport: string; url: string }[]) => void;
+  /** Tracked tasks, newest first; the one the Tasks view shows. */
+  tasks: TrackedTask[];
+  selectedTask: string | null;
+  selectTask: (id: string | null) => void;
+  /** Submits the active tab's request as a task; shows it in the Tasks view. */
+  submitTask: () => Promise<void>;
 };
 
 let nextTab = 1;
@@ -158,6 +166,28 @@ export const useStore = create<State>((set, get) => {
     view: "compose",
     theme: "light",
     tabs: [first],
+    tasks: [],
+    selectedTask: null,
+    selectTask: (selectedTask) => set({ selectedTask }),
+    submitTask: async () => {
+      const t = current();
+      let request;
+      try {
+        request = toRequest(t.draft);
+        if (request.kind !== "aduib" || request.mode !== "unary") {
+          throw new DraftError("Only a unary Aduib call runs as a task: pick an Aduib transport and the Unary mode.");
+        }
+      } catch (e) {
+        update(t.id, (x) => ({ ...x, notice: e instanceof DraftError ? e.message : String(e) }));
+        return;
+      }
+      try {
+        const task = await api.taskSubmit(request, get().environment);
+        set((s) => ({ tasks: mergeTasks(s.tasks, [task]), selectedTask: task.task_id, view: "tasks" }));
+      } catch (e) {
+        update(t.id, (x) => ({ ...x, notice: `Not submitted: ${api.errorText(e)}` }));
+      }
+    },
     active: first.id,
     methods: [],
     paletteOpen: false,
@@ -351,5 +381,21 @@ export function subscribeServerLog(): void {
     )
     .catch(() => {
       serverLogOpen = false;
+    });
+}
+
+let taskUpdatesOpen = false;
+
+/** Loads the tracked tasks and keeps them current (once per window). */
+export function subscribeTasks(): void {
+  if (taskUpdatesOpen) return;
+  taskUpdatesOpen = true;
+  // Subscribed before the list is read, so no change slips between the two.
+  void api
+    .taskUpdates((batch) => useStore.setState((s) => ({ tasks: mergeTasks(s.tasks, batch) })))
+    .then(() => api.tasksList(200))
+    .then((listed) => useStore.setState((s) => ({ tasks: mergeTasks(listed, [...s.tasks].reverse()) })))
+    .catch(() => {
+      taskUpdatesOpen = false;
     });
 }

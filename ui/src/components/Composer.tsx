@@ -1,7 +1,7 @@
 // The request: transport, target, method (with completion), body (JSON with
 // the method's schema), headers and options. Ctrl+Enter sends, Esc cancels.
 import { useEffect, useMemo, useState } from "react";
-import { Play, Square, Wand2 } from "lucide-react";
+import { ListChecks, Play, Square, Wand2 } from "lucide-react";
 import type { AduibTransport, CallMode, MethodInfo } from "../bindings";
 import * as api from "../api";
 import { DEFAULT_TARGETS, type Draft, type Kind } from "../compose";
@@ -56,7 +56,7 @@ function switchTo(choice: Choice): Partial<Draft> {
 
 export function Composer({ dark, functions }: { dark: boolean; functions: string[] }) {
   const tab = useStore(activeTab);
-  const { edit, send, cancel, methods, setMethods } = useStore();
+  const { edit, send, cancel, methods, setMethods, submitTask } = useStore();
   const draft = tab.draft;
   const running = tab.exchange?.running ?? false;
   const [section, setSection] = useState<"body" | "headers" | "options">("body");
@@ -158,9 +158,21 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
             <Square size={13} /> Cancel
           </button>
         ) : (
-          <button onClick={() => void send()} data-testid="send" title="Send (Ctrl+Enter)" className="flex items-center gap-1.5 rounded-md bg-indigo-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-indigo-500">
-            <Play size={13} /> Send
-          </button>
+          <>
+            {draft.kind === "aduib" && draft.mode === "unary" && (
+              <button
+                onClick={() => void submitTask()}
+                data-testid="run-as-task"
+                title="Run as a long task: the server runs it in the background; watch it in Tasks"
+                className="flex items-center gap-1.5 rounded-md border border-zinc-200 px-2.5 py-1.5 text-[12.5px] font-medium text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:text-zinc-200 dark:hover:bg-zinc-800"
+              >
+                <ListChecks size={13} /> Run as task
+              </button>
+            )}
+            <button onClick={() => void send()} data-testid="send" title="Send (Ctrl+Enter)" className="flex items-center gap-1.5 rounded-md bg-indigo-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-indigo-500">
+              <Play size={13} /> Send
+            </button>
+          </>
         )}
       </div>
       {draft.kind !== "http" && draft.kind !== "jsonrpc" && (
