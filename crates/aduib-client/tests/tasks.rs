@@ -267,3 +267,90 @@ async fn a_thousand_tasks_with_subscribers_end_once_each_and_memory_stays_bounde
         growth / (1024 * 1024)
     );
 }
+
+/// Every `long_task` call names a method (JSON-RPC wants an `rpc.v2/` name);
+/// `long_task_method` says which operation it is.
+const BATCH: &str = "rpc.v2/BatchService/BatchService.process";
+
+/// A `Call` carrying `metadata.long_task` for the task operation `op`.
+fn long_task(op: &str, method: &str, data: Value) -> AduibRequest {
+    let mut request = request(method, data);
+    let metadata = request
+        .metadata
+        .get_or_insert_with(aduib_core::RequestMetadata::now);
+    metadata.long_task = Some(true);
+    metadata.long_task_method = Some(op.to_owned());
+    request
+}
+
+#[tokio::test]
+async fn the_long_task_surface_answers_every_operation_on_every_transport() {
+    let server = server().await;
+    for transport in ALL {
+        let client = client(&server, transport);
+        // The peer's own e2e form: long_task with task/submit on a normal method.
+        let receipt = client
+            .call(&long_task(
+                "task/submit",
+                BATCH,
+                json!({"items": [1, 2], "item_ms": 10}),
+            ))
+            .await
+            .unwrap();
+        let task_id = receipt.result.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let by_id = json!({ "task_id": task_id });
+        let events: Vec<Value> = client
+            .stream(&long_task("task/subscribe", BATCH, by_id.clone()))
+            .await
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                r.result
+                    .unwrap_or_else(|| panic!("{transport:?}: {:?}", r.error))
+            })
+            .collect()
+            .await;
+        assert_eq!(
+            events.last().unwrap()["event"],
+            "completed",
+            "{transport:?}"
+        );
+        let answer = |op: &'static str| {
+            let client = client.clone();
+            let by_id = by_id.clone();
+            async move {
+                client
+                    .call(&long_task(op, BATCH, by_id))
+                    .await
+                    .unwrap()
+                    .result
+                    .unwrap()
+            }
+        };
+        assert_eq!(answer("task/status").await["status"], "succeeded");
+        assert_eq!(
+            answer("task/result").await["value"],
+            json!({"processed": 2})
+        );
+        assert_eq!(answer("task/query").await["task"]["status"], "succeeded");
+        assert_eq!(answer("task/cancel").await["canceled"], false);
+        let listed = answer("task/list").await;
+        assert!(
+            listed["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["task_id"] == task_id.as_str()),
+            "{transport:?}: {listed}"
+        );
+        // An unknown id is a clear 4000, as a response.
+        let unknown = client
+            .call(&long_task("task/status", BATCH, json!({"task_id": "nope"})))
+            .await
+            .unwrap();
+        assert_eq!(unknown.error.unwrap().code, 4000, "{transport:?}");
+    }
+}
