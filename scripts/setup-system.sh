@@ -2,7 +2,7 @@
 # Installs what building and testing need on Debian 12, only what is missing:
 # Debian packages (the WebKitGTK stack Tauri builds against, Xvfb and
 # WebKitWebDriver for the app's end-to-end tests, Node.js for the UI), the Rust
-# toolchain check (edition 2024 needs Rust >= 1.90), tauri-driver, and the
+# toolchain check (edition 2024 needs Rust >= 1.90), tauri-driver, rnacos, and the
 # UI's npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,12 @@ done
 if ! "$ADUIB_TOOLS/bin/tauri-driver" --help >/dev/null 2>&1; then
   echo "setup: installing tauri-driver 2.1.0" >&2
   cargo install tauri-driver --locked --version 2.1.0 --root "$ADUIB_TOOLS" >&2
+fi
+# rnacos, a Nacos-compatible server (Nacos itself cannot be had here), for the
+# registry tests: a debug build installs in ~3 minutes, once (BUILD-NOTES §5).
+if [[ ! -x $ADUIB_TOOLS/bin/rnacos ]]; then
+  echo "setup: installing rnacos 0.8.8" >&2
+  cargo install rnacos --locked --debug --version 0.8.8 --root "$ADUIB_TOOLS" >&2
 fi
 # The UI's packages, reinstalled only when the lock file changed.
 stamp=ui/node_modules/.package-lock.json

@@ -1,0 +1,301 @@
+//! The Nacos registry against a real Nacos-compatible server: rnacos on
+//! loopback, with a data folder of its own (scripts/setup-system.sh
+//! installs it; `RNACOS_BIN` names another).
+
+// Test helpers may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aduib_registry::balance::{Balancer, Strategy};
+use aduib_registry::{
+    NacosConfig, NacosRegistry, PageQuery, Registration, Registry, RegistryError, Scope,
+};
+
+/// rnacos on free ports; killed on drop.
+struct Rnacos {
+    child: Child,
+    http_port: u16,
+    _data: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Rnacos {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn rnacos_bin() -> String {
+    if let Ok(bin) = std::env::var("RNACOS_BIN") {
+        return bin;
+    }
+    let tools = std::env::var("ADUIB_TOOLS").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/aduib-workbench/tools",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let bin = format!("{tools}/bin/rnacos");
+    assert!(
+        std::path::Path::new(&bin).is_file(),
+        "rnacos is not installed at {bin}: scripts/setup-system.sh installs it"
+    );
+    bin
+}
+
+impl Rnacos {
+    fn start() -> Rnacos {
+        // The gRPC port is the HTTP port + 1000, as Nacos clients assume.
+        let (http_port, grpc_port) = loop {
+            let http = free_port();
+            if http < 64000 && TcpListener::bind(("127.0.0.1", http + 1000)).is_ok() {
+                break (http, http + 1000);
+            }
+        };
+        let data = std::env::temp_dir().join(format!("rnacos-{}-{http_port}", std::process::id()));
+        std::fs::create_dir_all(&data).unwrap();
+        let child = Command::new(rnacos_bin())
+            .env("RNACOS_SDK_HOST", "127.0.0.1")
+            .env("RNACOS_CONSOLE_HOST", "127.0.0.1")
+            .env("RNACOS_DATA_DIR", &data)
+            .env("RNACOS_HTTP_PORT", http_port.to_string())
+            .env("RNACOS_GRPC_PORT", grpc_port.to_string())
+            .env("RNACOS_HTTP_CONSOLE_PORT", free_port().to_string())
+            .env("RNACOS_RAFT_NODE_ADDR", format!("127.0.0.1:{grpc_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Rnacos {
+            child,
+            http_port,
+            _data: TempDir(data),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err() {
+            assert!(Instant::now() < deadline, "rnacos did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn registry(&self) -> NacosRegistry {
+        NacosRegistry::new(NacosConfig {
+            address: format!("127.0.0.1:{}", self.http_port),
+            ..NacosConfig::default()
+        })
+        .unwrap()
+    }
+}
+
+fn registration(namespace: Option<&str>, port: u16, weight: f64, scheme: &str) -> Registration {
+    let metadata = BTreeMap::from([
+        ("service_name".to_owned(), "CaculService".to_owned()),
+        ("protocol".to_owned(), "AduibRpc".to_owned()),
+        ("scheme".to_owned(), scheme.to_owned()),
+        ("version".to_owned(), "1.0.0".to_owned()),
+    ]);
+    Registration {
+        scope: Scope {
+            namespace: namespace.map(str::to_owned),
+            group: None,
+        },
+        service: "CaculService".into(),
+        ip: "127.0.0.1".into(),
+        port,
+        weight,
+        // Persistent: no beats needed while the test runs.
+        ephemeral: false,
+        cluster: None,
+        metadata,
+    }
+}
+
+#[tokio::test]
+async fn namespaces_services_and_instances_with_their_aduib_metadata() {
+    let nacos = Rnacos::start();
+    let registry = nacos.registry();
+    for (port, weight, scheme) in [
+        (18201, 1.0, "jsonrpc"),
+        (18202, 2.0, "http"),
+        (18203, 3.0, "grpc"),
+    ] {
+        registry
+            .register(&registration(Some("dev"), port, weight, scheme))
+            .await
+            .unwrap();
+    }
+    let namespaces = registry.namespaces().await.unwrap();
+    let names: Vec<&str> = namespaces.iter().map(|n| n.name.as_str()).collect();
+    assert!(
+        names.contains(&"public") && names.contains(&"dev"),
+        "{names:?}"
+    );
+
+    let dev = Scope {
+        namespace: Some("dev".into()),
+        group: None,
+    };
+    let page = registry
+        .services(&dev, &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.services.clone()),
+        (1, vec!["CaculService".to_owned()])
+    );
+    // The public namespace holds none of them.
+    let public = registry
+        .services(&Scope::default(), &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(public.total, 0);
+
+    let mut instances = registry.instances(&dev, "CaculService").await.unwrap();
+    instances.sort_by_key(|i| i.port);
+    let endpoints: Vec<(String, String, f64)> = instances
+        .iter()
+        .map(|i| {
+            let e = i.aduib().unwrap();
+            (e.transport, e.url, i.weight)
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        [
+            (
+                "jsonrpc".to_owned(),
+                "http://127.0.0.1:18201".to_owned(),
+                1.0
+            ),
+            ("rest".to_owned(), "http://127.0.0.1:18202".to_owned(), 2.0),
+            ("grpc".to_owned(), "127.0.0.1:18203".to_owned(), 3.0),
+        ]
+    );
+    assert!(instances.iter().all(|i| i.healthy && i.enabled));
+    assert_eq!(instances[0].metadata["protocol"], "AduibRpc");
+
+    // Balanced by weight over what the registry lists.
+    let balancer = Balancer::new(Strategy::WeightedRoundRobin);
+    let mut landed = BTreeMap::<u16, usize>::new();
+    for _ in 0..600 {
+        *landed
+            .entry(balancer.pick(&instances, None).unwrap().instance.port)
+            .or_default() += 1;
+    }
+    assert_eq!(landed.into_values().collect::<Vec<_>>(), [100, 200, 300]);
+
+    registry
+        .deregister(&registration(Some("dev"), 18202, 2.0, "http"))
+        .await
+        .unwrap();
+    let left = registry.instances(&dev, "CaculService").await.unwrap();
+    assert_eq!(left.len(), 2);
+    // A service nobody registered has no instances.
+    assert!(registry.instances(&dev, "Nope").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_registry_that_is_not_there_is_a_clear_error_in_time() {
+    let port = free_port();
+    let registry = NacosRegistry::new(NacosConfig {
+        address: format!("127.0.0.1:{port}"),
+        timeout: Some(Duration::from_secs(2)),
+        ..NacosConfig::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let error = registry.namespaces().await.unwrap_err();
+    assert!(
+        matches!(error, RegistryError::Unreachable { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains(&port.to_string()));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A server on loopback that answers every request with `reply`.
+async fn answering(reply: &'static str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    port
+}
+
+fn registry_at(port: u16) -> NacosRegistry {
+    NacosRegistry::new(NacosConfig {
+        address: format!("127.0.0.1:{port}"),
+        timeout: Some(Duration::from_secs(5)),
+        ..NacosConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_nacos_is_a_bad_reply_and_a_huge_answer_is_refused() {
+    let html = answering(
+        "HTTP/1.1 200 OK\r\nContent-Length: 15\r\nConnection: close\r\n\r\n<html>hi</html>",
+    )
+    .await;
+    let error = registry_at(html).namespaces().await.unwrap_err();
+    assert!(matches!(error, RegistryError::BadReply { .. }), "{error}");
+    assert!(error.to_string().contains("<html>"), "{error}");
+
+    let huge =
+        answering("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n{")
+            .await;
+    let error = registry_at(huge).namespaces().await.unwrap_err();
+    assert!(matches!(error, RegistryError::TooLarge { .. }), "{error}");
+
+    let denied = answering(
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 13\r\nConnection: close\r\n\r\nunknown user!",
+    )
+    .await;
+    let error = registry_at(denied).namespaces().await.unwrap_err();
+    assert!(matches!(error, RegistryError::Auth { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn page_and_size_are_clamped_to_what_nacos_accepts() {
+    let nacos = Rnacos::start();
+    let page = nacos
+        .registry()
+        .services(
+            &Scope::default(),
+            &PageQuery {
+                page: 0,
+                page_size: 0,
+                name_contains: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 0);
+}
