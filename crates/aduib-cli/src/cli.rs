@@ -57,6 +57,66 @@ pub enum Command {
     /// restart).
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Browse a service registry (Nacos): namespaces, services, instances.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+/// Where the registry is and which part of it.
+#[derive(Debug, Args)]
+pub struct NacosArgs {
+    /// The Nacos server: HOST:PORT, http://HOST:PORT or
+    /// nacos://HOST:PORT?namespace=..&group=..
+    #[arg(long, value_name = "HOST:PORT")]
+    pub nacos: String,
+    /// Namespace id (default: public).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Group (default: DEFAULT_GROUP).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Nacos user, when its auth is on; the password comes from
+    /// $ADUIB_NACOS_PASSWORD (never a flag: flags show in `ps`).
+    #[arg(long, env = "ADUIB_NACOS_USER")]
+    pub nacos_user: Option<String>,
+    /// Per request to the registry.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub registry_timeout_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// The registry's namespaces.
+    Namespaces {
+        #[command(flatten)]
+        nacos: NacosArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Services in a namespace and group, a page at a time.
+    Services {
+        #[command(flatten)]
+        nacos: NacosArgs,
+        /// Only names holding this text.
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: u32,
+        #[arg(long, default_value_t = 100)]
+        page_size: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The instances of a service: address, weight, health, metadata, and
+    /// how Aduib calls each.
+    Instances {
+        #[command(flatten)]
+        nacos: NacosArgs,
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod history;
 mod input;
 mod output;
 mod raw;
+mod registry;
 mod serve;
 mod session;
 mod task;
@@ -42,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => return serve::run(args).await,
         Command::Bench(args) => return bench::run(args).await,
         Command::Health(args) => return call::health(args).await,
+        Command::Registry(command) => return registry::run(command).await,
         sending => sending,
     };
     let workbench = session::workbench(cli.no_history)?;
@@ -56,7 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Http(args) => raw::http(&workbench, args).await,
         Command::History(command) => history::run(&workbench, command).await,
         Command::Task(command) => task::run(&workbench, command).await,
-        Command::Serve(_) | Command::Bench(_) | Command::Health(_) => {
+        Command::Serve(_) | Command::Bench(_) | Command::Health(_) | Command::Registry(_) => {
             unreachable!("answered above")
         }
     };

@@ -940,3 +940,123 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn registry_commands_list_namespaces_services_and_instances() {
+    use aduib_registry::testing::Rnacos;
+    use aduib_registry::{Registration, Registry, Scope};
+
+    let nacos = Rnacos::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let registry = nacos.registry();
+    for (port, weight, scheme) in [(18201u16, 1.0, "jsonrpc"), (18202, 2.0, "grpc")] {
+        let registration = Registration {
+            scope: Scope {
+                namespace: Some("dev".into()),
+                group: None,
+            },
+            service: "CaculService".into(),
+            ip: "127.0.0.1".into(),
+            port,
+            weight,
+            ephemeral: false,
+            cluster: None,
+            metadata: [
+                ("scheme".to_owned(), scheme.to_owned()),
+                ("protocol".to_owned(), "AduibRpc".to_owned()),
+                ("service_name".to_owned(), "CaculService".to_owned()),
+            ]
+            .into(),
+        };
+        runtime.block_on(registry.register(&registration)).unwrap();
+    }
+    let address = nacos.address();
+    let out = aduib(&["registry", "namespaces", "--nacos", &address, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let names: Vec<String> = lines(&out)
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"dev".to_owned()), "{names:?}");
+
+    let out = aduib(&[
+        "registry",
+        "services",
+        "--nacos",
+        &address,
+        "--namespace",
+        "dev",
+        "--json",
+    ]);
+    assert_eq!(
+        lines(&out)[0],
+        json!({"total": 1, "services": ["CaculService"]})
+    );
+    // The namespace can ride in the address too.
+    let scoped = format!("nacos://{address}?namespace=dev");
+    let out = aduib(&["registry", "services", "--nacos", &scoped]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "CaculService");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1–1 of 1 services in dev"));
+
+    let out = aduib(&[
+        "registry",
+        "instances",
+        "--nacos",
+        &address,
+        "--namespace",
+        "dev",
+        "--service",
+        "CaculService",
+        "--json",
+    ]);
+    let instances = lines(&out);
+    assert_eq!(instances.len(), 2);
+    assert_eq!(instances[0]["aduib"]["url"], "http://127.0.0.1:18201");
+    assert_eq!(instances[1]["aduib"]["transport"], "grpc");
+    assert_eq!(instances[1]["weight"], 2.0);
+    let table = aduib(&[
+        "registry",
+        "instances",
+        "--nacos",
+        &address,
+        "--namespace",
+        "dev",
+        "--service",
+        "CaculService",
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.starts_with("ADDRESS")
+            && text.contains("healthy")
+            && text.contains("protocol=AduibRpc"),
+        "{text}"
+    );
+
+    // Nothing there: a clear line, exit 0; an unreachable registry: exit 2, in time.
+    let out = aduib(&[
+        "registry",
+        "instances",
+        "--nacos",
+        &address,
+        "--service",
+        "Nope",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no instances of \"Nope\""));
+    drop(nacos);
+    let started = std::time::Instant::now();
+    let out = aduib(&[
+        "registry",
+        "namespaces",
+        "--nacos",
+        &address,
+        "--registry-timeout-ms",
+        "2000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach the registry"),
+        "{out:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -13,6 +13,8 @@
 pub mod balance;
 mod memory;
 mod nacos;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::fmt;

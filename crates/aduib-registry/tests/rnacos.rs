@@ -6,107 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aduib_registry::balance::{Balancer, Strategy};
+use aduib_registry::testing::{Rnacos, free_port};
 use aduib_registry::{
     NacosConfig, NacosRegistry, PageQuery, Registration, Registry, RegistryError, Scope,
 };
-
-/// rnacos on free ports; killed on drop.
-struct Rnacos {
-    child: Child,
-    http_port: u16,
-    _data: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Drop for Rnacos {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn rnacos_bin() -> String {
-    if let Ok(bin) = std::env::var("RNACOS_BIN") {
-        return bin;
-    }
-    let tools = std::env::var("ADUIB_TOOLS").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/aduib-workbench/tools",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let bin = format!("{tools}/bin/rnacos");
-    assert!(
-        std::path::Path::new(&bin).is_file(),
-        "rnacos is not installed at {bin}: scripts/setup-system.sh installs it"
-    );
-    bin
-}
-
-impl Rnacos {
-    fn start() -> Rnacos {
-        // The gRPC port is the HTTP port + 1000, as Nacos clients assume.
-        let (http_port, grpc_port) = loop {
-            let http = free_port();
-            if http < 64000 && TcpListener::bind(("127.0.0.1", http + 1000)).is_ok() {
-                break (http, http + 1000);
-            }
-        };
-        let data = std::env::temp_dir().join(format!("rnacos-{}-{http_port}", std::process::id()));
-        std::fs::create_dir_all(&data).unwrap();
-        let child = Command::new(rnacos_bin())
-            .env("RNACOS_SDK_HOST", "127.0.0.1")
-            .env("RNACOS_CONSOLE_HOST", "127.0.0.1")
-            .env("RNACOS_DATA_DIR", &data)
-            .env("RNACOS_HTTP_PORT", http_port.to_string())
-            .env("RNACOS_GRPC_PORT", grpc_port.to_string())
-            .env("RNACOS_HTTP_CONSOLE_PORT", free_port().to_string())
-            .env("RNACOS_RAFT_NODE_ADDR", format!("127.0.0.1:{grpc_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Rnacos {
-            child,
-            http_port,
-            _data: TempDir(data),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err() {
-            assert!(Instant::now() < deadline, "rnacos did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn registry(&self) -> NacosRegistry {
-        NacosRegistry::new(NacosConfig {
-            address: format!("127.0.0.1:{}", self.http_port),
-            ..NacosConfig::default()
-        })
-        .unwrap()
-    }
-}
 
 fn registration(namespace: Option<&str>, port: u16, weight: f64, scheme: &str) -> Registration {
     let metadata = BTreeMap::from([

@@ -1,0 +1,150 @@
+//! `aduib registry namespaces|services|instances`: browse Nacos.
+
+use std::time::Duration;
+
+use aduib_registry::{NacosConfig, NacosRegistry, PageQuery, Registry, Scope};
+use anyhow::bail;
+use serde_json::json;
+
+use crate::Outcome;
+use crate::cli::{NacosArgs, RegistryCommand};
+use crate::output::print_line;
+
+/// The registry the flags name, and the scope they ask about.
+pub fn nacos(args: &NacosArgs) -> anyhow::Result<(NacosRegistry, Scope)> {
+    let password = std::env::var("ADUIB_NACOS_PASSWORD").ok();
+    if args.nacos_user.is_some() && password.is_none() {
+        bail!("--nacos-user needs the password in $ADUIB_NACOS_PASSWORD");
+    }
+    let registry = NacosRegistry::new(NacosConfig {
+        address: args.nacos.clone(),
+        username: args.nacos_user.clone(),
+        password,
+        timeout: Some(Duration::from_millis(args.registry_timeout_ms)),
+    })?;
+    // Flags win over what the address says (nacos://…?namespace=..).
+    let scope = Scope {
+        namespace: args
+            .namespace
+            .clone()
+            .or_else(|| registry.default_scope().namespace.clone()),
+        group: args
+            .group
+            .clone()
+            .or_else(|| registry.default_scope().group.clone()),
+    };
+    Ok((registry, scope))
+}
+
+pub async fn run(command: RegistryCommand) -> anyhow::Result<Outcome> {
+    match command {
+        RegistryCommand::Namespaces { nacos: args, json } => {
+            let (registry, _) = nacos(&args)?;
+            let namespaces = registry.namespaces().await?;
+            if json {
+                for namespace in &namespaces {
+                    print_line(namespace)?;
+                }
+            } else {
+                println!("{:<38}  NAME", "ID");
+                for namespace in &namespaces {
+                    let id = if namespace.id.is_empty() {
+                        "(public)"
+                    } else {
+                        &namespace.id
+                    };
+                    println!("{id:<38}  {}", namespace.name);
+                }
+            }
+        }
+        RegistryCommand::Services {
+            nacos: args,
+            filter,
+            page,
+            page_size,
+            json,
+        } => {
+            let (registry, scope) = nacos(&args)?;
+            let query = PageQuery {
+                page,
+                page_size,
+                name_contains: filter,
+            };
+            let found = registry.services(&scope, &query).await?;
+            if json {
+                print_line(&found)?;
+            } else {
+                for service in &found.services {
+                    println!("{service}");
+                }
+                let shown = found.services.len() as u64;
+                let first = u64::from(page.max(1) - 1) * u64::from(page_size.max(1));
+                eprintln!(
+                    "{}–{} of {} services in {} / {}",
+                    if shown == 0 { first } else { first + 1 },
+                    first + shown,
+                    found.total,
+                    namespace_name(&scope),
+                    scope.group()
+                );
+            }
+        }
+        RegistryCommand::Instances {
+            nacos: args,
+            service,
+            json,
+        } => {
+            let (registry, scope) = nacos(&args)?;
+            let mut instances = registry.instances(&scope, &service).await?;
+            instances.sort_by_key(|i| i.address());
+            if json {
+                for instance in &instances {
+                    let mut line = serde_json::to_value(instance)?;
+                    line["aduib"] = json!(instance.aduib());
+                    print_line(&line)?;
+                }
+            } else if instances.is_empty() {
+                eprintln!(
+                    "no instances of {service:?} in {} / {} (names are exact; `aduib registry services` lists them)",
+                    namespace_name(&scope),
+                    scope.group()
+                );
+            } else {
+                println!(
+                    "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  METADATA",
+                    "ADDRESS", "WEIGHT", "HEALTH", "CLUSTER", "ADUIB"
+                );
+                for i in &instances {
+                    let health = match (i.healthy, i.enabled) {
+                        (_, false) => "disabled",
+                        (true, true) => "healthy",
+                        (false, true) => "unhealthy",
+                    };
+                    let aduib = i
+                        .aduib()
+                        .map(|e| format!("{} {}", e.transport, e.url))
+                        .unwrap_or_else(|| "-".to_owned());
+                    let metadata: Vec<String> =
+                        i.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    println!(
+                        "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  {}",
+                        i.address(),
+                        i.weight,
+                        health,
+                        i.cluster,
+                        aduib,
+                        metadata.join(",")
+                    );
+                }
+            }
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn namespace_name(scope: &Scope) -> &str {
+    match scope.namespace() {
+        "" => "public",
+        name => name,
+    }
+}
