@@ -48,6 +48,7 @@ pub mod error;
 pub mod grpc;
 pub mod raw;
 pub mod sse;
+pub mod stack;
 pub mod task;
 pub mod thrift;
 

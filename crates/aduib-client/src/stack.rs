@@ -1,0 +1,626 @@
+//! The client stack: an Aduib call to a *service*, not an address.
+//!
+//! Tower layers, outermost first:
+//! - **deadline**: one budget for the whole call, retries included; each
+//!   attempt carries what is left to the server (`qos.timeout_ms`, and
+//!   `grpc-timeout` through the client's own deadline);
+//! - **retry** ([`RetryPolicy`]): capped exponential backoff with full
+//!   jitter, at most `max_attempts`, within a retry budget (tower's
+//!   `TpsBudget`), on another instance when there is one. A call that may
+//!   have reached a server is sent again only when it is idempotent (the
+//!   flag, or `qos.idempotency_key`); a refused connection never reached
+//!   one, so any call moves on from it;
+//! - **auth** ([`Auth`]): bearer, API key and basic as headers, Aduib's as
+//!   `metadata.auth`; never printed;
+//! - **discovery and balancing** ([`Balanced`]): the service's instances
+//!   from a [`Registry`], kept for a while and kept (marked stale) when the
+//!   registry cannot be reached; a [`Balancer`] picks one; one pooled client
+//!   per instance.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use aduib_core::{AduibRequest, AduibResponse, AuthContext, AuthScheme, Limits, RequestMetadata};
+use aduib_registry::balance::{Balancer, Strategy};
+use aduib_registry::{Instance, Registry, RegistryError, Scope};
+use base64::Engine;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use tower::retry::budget::{Budget, TpsBudget};
+use tower::{Service, ServiceExt};
+
+use crate::aduib::{AduibClient, ClientConfig, Transport};
+use crate::error::ClientError;
+
+/// Credentials for every call. `Debug` never shows them.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `X-API-Key: <key>`.
+    ApiKey(String),
+    /// `Authorization: Basic base64(user:password)`.
+    Basic { user: String, password: String },
+    /// Aduib's own: `metadata.auth` in the envelope.
+    Aduib {
+        scheme: AuthScheme,
+        credentials: String,
+        principal: Option<String>,
+        roles: Vec<String>,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Auth::Bearer(_) => "Bearer",
+            Auth::ApiKey(_) => "ApiKey",
+            Auth::Basic { .. } => "Basic",
+            Auth::Aduib { .. } => "Aduib",
+        };
+        write!(f, "Auth::{kind}(<redacted>)")
+    }
+}
+
+impl Auth {
+    /// `bearer:TOKEN`, `api-key:KEY`, `basic:USER:PASSWORD`,
+    /// `aduib:SCHEME:CREDENTIALS[:PRINCIPAL[:ROLE,ROLE]]` (values already
+    /// resolved; the error never repeats them).
+    pub fn parse(spec: &str) -> Result<Auth, String> {
+        let (kind, rest) = spec
+            .split_once(':')
+            .ok_or("auth is KIND:VALUE (bearer, api-key, basic or aduib)")?;
+        let empty = |what: &str| format!("{kind} auth needs {what}");
+        match kind {
+            "bearer" if !rest.is_empty() => Ok(Auth::Bearer(rest.to_owned())),
+            "api-key" | "apikey" if !rest.is_empty() => Ok(Auth::ApiKey(rest.to_owned())),
+            "basic" => {
+                let (user, password) =
+                    rest.split_once(':').ok_or_else(|| empty("USER:PASSWORD"))?;
+                Ok(Auth::Basic {
+                    user: user.to_owned(),
+                    password: password.to_owned(),
+                })
+            }
+            "aduib" => {
+                let mut parts = rest.splitn(4, ':');
+                let scheme = match parts.next().unwrap_or_default() {
+                    "bearer" => AuthScheme::Bearer,
+                    "api-key" | "api_key" => AuthScheme::ApiKey,
+                    "basic" => AuthScheme::Basic,
+                    "mtls" => AuthScheme::Mtls,
+                    _ => return Err("aduib auth is aduib:SCHEME:CREDENTIALS with SCHEME bearer, api-key, basic or mtls".into()),
+                };
+                let credentials = parts
+                    .next()
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| empty("credentials"))?;
+                Ok(Auth::Aduib {
+                    scheme,
+                    credentials: credentials.to_owned(),
+                    principal: parts.next().filter(|p| !p.is_empty()).map(str::to_owned),
+                    roles: parts
+                        .next()
+                        .map(|r| {
+                            r.split(',')
+                                .filter(|r| !r.is_empty())
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+            }
+            "bearer" | "api-key" | "apikey" => Err(empty("a value")),
+            other => Err(format!(
+                "unknown auth kind {other:?}: bearer, api-key, basic or aduib"
+            )),
+        }
+    }
+
+    /// The headers it adds to every call.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        match self {
+            Auth::Bearer(token) => vec![("authorization".into(), format!("Bearer {token}"))],
+            Auth::ApiKey(key) => vec![("x-api-key".into(), key.clone())],
+            Auth::Basic { user, password } => {
+                let encoded =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                vec![("authorization".into(), format!("Basic {encoded}"))]
+            }
+            Auth::Aduib { .. } => Vec::new(),
+        }
+    }
+
+    /// Sets `metadata.auth` for Aduib's own kind.
+    fn apply(&self, request: &mut AduibRequest) {
+        if let Auth::Aduib {
+            scheme,
+            credentials,
+            principal,
+            roles,
+        } = self
+        {
+            request
+                .metadata
+                .get_or_insert_with(RequestMetadata::now)
+                .auth = Some(AuthContext {
+                scheme: *scheme,
+                credentials: Some(credentials.clone()),
+                principal: principal.clone(),
+                principal_type: None,
+                roles: (!roles.is_empty()).then(|| roles.clone()),
+            });
+        }
+    }
+}
+
+/// When and how often to try again.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1: never again).
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Sent again after a failure that may have reached a server.
+    pub idempotent: bool,
+    budget: Arc<TpsBudget>,
+}
+
+impl RetryPolicy {
+    pub fn new(max_attempts: u32, idempotent: bool) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            initial_backoff: Duration::from_millis(25),
+            max_backoff: Duration::from_secs(2),
+            idempotent,
+            // At least 10 retries a second, beyond that 20 % of calls.
+            budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
+        }
+    }
+
+    /// Full jitter: a random wait up to the capped exponential step.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let step = self
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_backoff);
+        step.mul_f64(fastrand::f64())
+    }
+}
+
+/// Aduib codes that say "try elsewhere": unavailable, timeout, circuit open.
+const RETRYABLE_CODES: [i32; 3] = [5002, 5003, 5010];
+
+/// Where to send the calls.
+#[derive(Debug, Clone)]
+pub struct ServiceTarget {
+    pub scope: Scope,
+    /// The service's name in the registry.
+    pub service: String,
+    pub strategy: Strategy,
+    /// Only this instance (its id, or `host:port`).
+    pub instance: Option<String>,
+    /// Only instances serving this transport; any Aduib one when `None`.
+    pub transport: Option<Transport>,
+    /// Where consistent hashing takes its key from: this `data` field, else
+    /// the request id.
+    pub hash_field: Option<String>,
+}
+
+/// Settings of the whole stack.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    pub target: ServiceTarget,
+    pub retry: RetryPolicy,
+    pub timeout: Option<Duration>,
+    pub auth: Option<Auth>,
+    pub headers: Vec<(String, String)>,
+    pub limits: Limits,
+    /// How long listed instances are used before asking again.
+    pub refresh: Duration,
+}
+
+/// How a call went: where it went and how many tries it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `host:port` of the instance that answered (or failed last).
+    pub instance: String,
+    pub attempts: u32,
+    /// The instances came from the last good answer of a registry that
+    /// cannot be reached now.
+    pub stale: bool,
+}
+
+/// A failed call, and where it went.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct StackError {
+    #[source]
+    pub error: ClientError,
+    pub route: Option<Route>,
+}
+
+/// One attempt: the request, what is left of the deadline, and the
+/// instances that already failed this call.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub request: AduibRequest,
+    deadline: Option<Instant>,
+    excluded: Vec<String>,
+    attempts: u32,
+}
+
+/// An attempt's failure, naming the instance it went to.
+#[derive(Debug)]
+pub struct AttemptError {
+    pub error: ClientError,
+    pub instance: Option<String>,
+    /// Whether the request may have reached a server.
+    pub maybe_sent: bool,
+    pub stale: bool,
+}
+
+type AttemptResult = Result<(AduibResponse, Route), AttemptError>;
+
+/// Discovery and balancing: the innermost service.
+#[derive(Debug, Clone)]
+pub struct Balanced {
+    inner: Arc<BalancedInner>,
+}
+
+#[derive(Debug)]
+struct BalancedInner {
+    registry: Arc<dyn Registry>,
+    target: ServiceTarget,
+    balancer: Balancer,
+    auth: Option<Auth>,
+    config: ClientConfigBase,
+    refresh: Duration,
+    known: Mutex<Option<Known>>,
+    clients: Mutex<HashMap<(String, String), AduibClient>>,
+}
+
+#[derive(Debug, Clone)]
+struct ClientConfigBase {
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+struct Known {
+    instances: Vec<Instance>,
+    at: Instant,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Balanced {
+    /// The instances to choose from: fresh, or the last known when the
+    /// registry cannot answer (then `stale`).
+    async fn instances(&self) -> Result<(Vec<Instance>, bool), ClientError> {
+        let inner = &self.inner;
+        if let Some(known) = lock(&inner.known).clone()
+            && known.at.elapsed() < inner.refresh
+        {
+            return Ok((known.instances, false));
+        }
+        match inner
+            .registry
+            .instances(&inner.target.scope, &inner.target.service)
+            .await
+        {
+            Ok(instances) => {
+                *lock(&inner.known) = Some(Known {
+                    instances: instances.clone(),
+                    at: Instant::now(),
+                });
+                Ok((instances, false))
+            }
+            Err(error) => match lock(&inner.known).clone() {
+                Some(known) => {
+                    tracing::warn!(%error, "the registry did not answer; using the instances it gave last");
+                    Ok((known.instances, true))
+                }
+                None => Err(registry_error(error)),
+            },
+        }
+    }
+
+    fn client(&self, transport: Transport, url: &str) -> Result<AduibClient, ClientError> {
+        let key = (format!("{transport:?}"), url.to_owned());
+        let mut clients = lock(&self.inner.clients);
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let base = &self.inner.config;
+        let mut headers = base.headers.clone();
+        if let Some(auth) = &self.inner.auth {
+            headers.extend(auth.headers());
+        }
+        let client = AduibClient::new(ClientConfig {
+            transport,
+            url: url.to_owned(),
+            headers,
+            timeout: base.timeout,
+            limits: base.limits,
+        })?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    async fn attempt(self, mut attempt: Attempt) -> AttemptResult {
+        let fail = |error, instance: Option<String>, maybe_sent, stale| AttemptError {
+            error,
+            instance,
+            maybe_sent,
+            stale,
+        };
+        let (instances, stale) = self
+            .instances()
+            .await
+            .map_err(|error| fail(error, None, false, false))?;
+        let target = &self.inner.target;
+        let candidates: Vec<Instance> = instances
+            .into_iter()
+            .filter(|i| match &target.instance {
+                Some(wanted) => &i.id == wanted || &i.address() == wanted,
+                None => true,
+            })
+            .filter(|i| {
+                i.aduib().is_some_and(|e| {
+                    target
+                        .transport
+                        .is_none_or(|t| transport_of(&e.transport) == Some(t))
+                })
+            })
+            .collect();
+        if candidates.is_empty() {
+            let error = ClientError::Setup(no_instance_message(target));
+            return Err(fail(error, None, false, stale));
+        }
+        // Instances that failed this call go last: used only when nothing
+        // else is left.
+        let fresh: Vec<Instance> = candidates
+            .iter()
+            .filter(|i| !attempt.excluded.contains(&i.address()))
+            .cloned()
+            .collect();
+        let pool = if fresh.iter().any(Instance::callable) {
+            fresh
+        } else {
+            candidates
+        };
+        let key = hash_key(&attempt.request, target.hash_field.as_deref());
+        let Some(picked) = self.inner.balancer.pick(&pool, Some(&key)) else {
+            let error = ClientError::Setup(format!(
+                "no instance of {:?} is healthy and enabled with a weight above 0",
+                target.service
+            ));
+            return Err(fail(error, None, false, stale));
+        };
+        let address = picked.instance.address();
+        let Some(endpoint) = picked.instance.aduib() else {
+            return Err(fail(
+                ClientError::Setup("not an Aduib instance".into()),
+                Some(address),
+                false,
+                stale,
+            ));
+        };
+        let transport = transport_of(&endpoint.transport).unwrap_or(Transport::JsonRpc);
+        let client = self
+            .client(transport, &endpoint.url)
+            .map_err(|error| fail(error, Some(address.clone()), false, stale))?;
+        if let Some(auth) = &self.inner.auth {
+            auth.apply(&mut attempt.request);
+        }
+        if let Some(deadline) = attempt.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let qos = attempt.request.qos.get_or_insert_with(Default::default);
+            qos.timeout_ms = Some(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1));
+        }
+        let route = Route {
+            instance: address.clone(),
+            attempts: attempt.attempts + 1,
+            stale,
+        };
+        match client.call(&attempt.request).await {
+            Ok(response) => Ok((response, route)),
+            Err(error) => {
+                let maybe_sent = !matches!(error, ClientError::Connect { .. });
+                Err(fail(error, Some(address), maybe_sent, stale))
+            }
+        }
+        // `picked` lives until here: the call counted as in flight.
+    }
+}
+
+impl Service<Attempt> for Balanced {
+    type Response = (AduibResponse, Route);
+    type Error = AttemptError;
+    type Future = BoxFuture<'static, AttemptResult>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, attempt: Attempt) -> Self::Future {
+        self.clone().attempt(attempt).boxed()
+    }
+}
+
+impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for RetryPolicy {
+    type Future = tokio::time::Sleep;
+
+    fn retry(&mut self, attempt: &mut Attempt, result: &mut AttemptResult) -> Option<Self::Future> {
+        let idempotent = self.idempotent
+            || attempt
+                .request
+                .qos
+                .as_ref()
+                .is_some_and(|q| q.idempotency_key.is_some());
+        let (instance, retry) = match result {
+            Ok((response, route)) => {
+                let code = response.error.as_ref().map(|e| e.code);
+                let retryable = code.is_some_and(|c| RETRYABLE_CODES.contains(&c));
+                if !retryable {
+                    self.budget.deposit();
+                }
+                (Some(route.instance.clone()), retryable && idempotent)
+            }
+            Err(failure) => {
+                let retryable = match &failure.error {
+                    ClientError::Connect { .. } => true,
+                    ClientError::Transport { .. } => idempotent,
+                    ClientError::GrpcStatus { code, .. } => {
+                        idempotent && *code == tonic::Code::Unavailable
+                    }
+                    _ => false,
+                };
+                (
+                    failure.instance.clone(),
+                    retryable && (idempotent || !failure.maybe_sent),
+                )
+            }
+        };
+        attempt.attempts += 1;
+        if !retry || attempt.attempts >= self.max_attempts {
+            return None;
+        }
+        let wait = self.backoff(attempt.attempts - 1);
+        if attempt.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            return None;
+        }
+        if !self.budget.withdraw() {
+            tracing::debug!("the retry budget is spent; not trying again");
+            return None;
+        }
+        if let Some(instance) = instance {
+            attempt.excluded.push(instance);
+        }
+        Some(tokio::time::sleep(wait))
+    }
+
+    fn clone_request(&mut self, attempt: &Attempt) -> Option<Attempt> {
+        Some(attempt.clone())
+    }
+}
+
+/// A client for one service through a registry (see the module doc).
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    stack: tower::retry::Retry<RetryPolicy, Balanced>,
+    timeout: Option<Duration>,
+}
+
+impl ServiceClient {
+    pub fn new(registry: Arc<dyn Registry>, config: StackConfig) -> Self {
+        let balanced = Balanced {
+            inner: Arc::new(BalancedInner {
+                registry,
+                balancer: Balancer::new(config.target.strategy),
+                target: config.target,
+                auth: config.auth,
+                config: ClientConfigBase {
+                    headers: config.headers,
+                    timeout: config.timeout,
+                    limits: config.limits,
+                },
+                refresh: config.refresh,
+                known: Mutex::new(None),
+                clients: Mutex::default(),
+            }),
+        };
+        ServiceClient {
+            stack: tower::retry::Retry::new(config.retry, balanced),
+            timeout: config.timeout,
+        }
+    }
+
+    /// One unary call through discovery, balancing, retry, deadline and auth.
+    pub async fn call(&self, request: &AduibRequest) -> Result<(AduibResponse, Route), StackError> {
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let attempt = Attempt {
+            request: request.clone(),
+            deadline,
+            excluded: Vec::new(),
+            attempts: 0,
+        };
+        let call = self.stack.clone().oneshot(attempt);
+        let result = match self.timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return Err(StackError {
+                        error: ClientError::Timeout {
+                            url: "the service".into(),
+                            after: timeout,
+                        },
+                        route: None,
+                    });
+                }
+            },
+            None => call.await,
+        };
+        result.map_err(|failure| StackError {
+            route: failure.instance.map(|instance| Route {
+                instance,
+                attempts: 0,
+                stale: failure.stale,
+            }),
+            error: failure.error,
+        })
+    }
+}
+
+fn transport_of(name: &str) -> Option<Transport> {
+    match name {
+        "jsonrpc" => Some(Transport::JsonRpc),
+        "rest" => Some(Transport::Rest),
+        "grpc" => Some(Transport::Grpc),
+        "thrift" => Some(Transport::Thrift),
+        _ => None,
+    }
+}
+
+/// What consistent hashing hashes: a `data` field when named, else the id.
+fn hash_key(request: &AduibRequest, field: Option<&str>) -> String {
+    field
+        .and_then(|f| request.data.as_ref()?.get(f))
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| request.id.clone().unwrap_or_default())
+}
+
+fn no_instance_message(target: &ServiceTarget) -> String {
+    let mut message = format!(
+        "no instance of {:?} in {} / {}",
+        target.service,
+        match target.scope.namespace() {
+            "" => "public",
+            ns => ns,
+        },
+        target.scope.group()
+    );
+    if let Some(instance) = &target.instance {
+        message.push_str(&format!(" is {instance:?}"));
+    }
+    if let Some(transport) = target.transport {
+        message.push_str(&format!(" serves {transport:?}"));
+    }
+    message
+}
+
+fn registry_error(error: RegistryError) -> ClientError {
+    match error {
+        RegistryError::Unreachable { url, reason } => ClientError::Connect {
+            url,
+            reason: format!("the registry: {reason}"),
+        },
+        other => ClientError::Setup(format!("the registry: {other}")),
+    }
+}
