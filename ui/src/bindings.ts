@@ -30,7 +30,48 @@ interactive: boolean,
 /**
  * The request id; a fresh UUID when absent.
  */
-id?: string, options: CallOptions, };
+id?: string, options: CallOptions, 
+/**
+ * Call a service found in a registry instead of `url` (unary calls).
+ */
+discovery?: Discovery, };
+
+export type Discovery = { 
+/**
+ * The registry: `host:port`, or `nacos://host:port?namespace=..&group=..`.
+ */
+registry: string, namespace?: string, group?: string, 
+/**
+ * The service's name in the registry.
+ */
+service: string, 
+/**
+ * `round_robin` (default), `weighted_round_robin`, `random`,
+ * `weighted_random`, `least_requests` or `consistent_hash`.
+ */
+strategy: string, 
+/**
+ * Only this instance (its id, or `host:port`).
+ */
+instance?: string, 
+/**
+ * Instances of any Aduib transport, not only the call's.
+ */
+any_transport: boolean, 
+/**
+ * The call may run twice: retried on any retryable failure.
+ */
+idempotent: boolean, 
+/**
+ * Attempts after the first.
+ */
+retries: number, 
+/**
+ * `bearer:TOKEN`, `api-key:KEY`, `basic:USER:PASSWORD` or
+ * `aduib:SCHEME:CREDENTIALS[:PRINCIPAL[:ROLES]]`; write secrets as
+ * `${env:NAME}`.
+ */
+auth?: string, };
 
 export type AduibTransport = "jsonrpc" | "rest" | "grpc" | "thrift";
 
@@ -108,9 +149,9 @@ export type ThriftProtocol = "binary" | "compact";
 
 export type ThriftFraming = "buffered" | "framed";
 
-export type Event = { seq: number, at_ms: number, } & ({ "type": "sent", body: unknown, size: number, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, });
+export type Event = { seq: number, at_ms: number, } & ({ "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, });
 
-export type EventBody = { "type": "sent", body: unknown, size: number, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, };
+export type EventBody = { "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, };
 
 export type CallStatus = { ok: boolean, 
 /**

@@ -5,7 +5,9 @@ use std::time::Duration;
 use aduib_client::{AduibClient, ClientConfig, Transport};
 use aduib_core::AduibResponse;
 use aduib_workbench::Workbench;
-use aduib_workbench::request::{AduibCall, AduibTransport as Wire, CallMode, CallOptions, Header};
+use aduib_workbench::request::{
+    AduibCall, AduibTransport as Wire, CallMode, CallOptions, Discovery, Header,
+};
 use anyhow::bail;
 use serde_json::Value;
 
@@ -31,7 +33,22 @@ pub async fn send(
         call.messages = ndjson(args.data.as_deref().unwrap_or("-"))?;
     }
     call.interactive = from_stdin;
-    let exchange = workbench.send(aduib_workbench::Request::Aduib(call));
+    // `${env:NAME}` in --auth is resolved here, in memory; history keeps
+    // the reference.
+    let request = aduib_workbench::Request::Aduib(call);
+    let exchange = if args
+        .discovery
+        .auth
+        .as_deref()
+        .is_some_and(|a| a.contains("${env:"))
+    {
+        workbench.send_resolved(aduib_workbench::workspace::resolve(
+            request,
+            &Default::default(),
+        )?)
+    } else {
+        workbench.send(request)
+    };
     if from_stdin {
         session::feed_stdin(&exchange, "--data");
     }
@@ -40,9 +57,26 @@ pub async fn send(
 
 /// The call the flags describe, without its data.
 pub fn aduib_call(args: &CallArgs, mode: CallMode) -> anyhow::Result<AduibCall> {
+    let d = &args.discovery;
+    let discovery = match (&d.nacos, &d.service) {
+        (Some(registry), Some(service)) => Some(Discovery {
+            registry: registry.clone(),
+            namespace: d.namespace.clone(),
+            group: d.group.clone(),
+            service: service.clone(),
+            strategy: d.lb.clone(),
+            instance: d.instance.clone(),
+            any_transport: args.transport.is_none(),
+            idempotent: d.idempotent,
+            retries: d.retries,
+            auth: d.auth.clone(),
+        }),
+        _ => None,
+    };
     Ok(AduibCall {
-        transport: wire(args.transport),
-        url: args.url.clone(),
+        discovery,
+        transport: wire(args.transport.unwrap_or(AduibTransport::Jsonrpc)),
+        url: args.url.clone().unwrap_or_default(),
         method: args.method.clone(),
         mode,
         data: Value::Object(serde_json::Map::new()),

@@ -124,16 +124,7 @@ pub enum TaskCommand {
     /// Submits a unary call as a task and prints its id. With --watch,
     /// follows it to the end: a progress bar on a terminal, NDJSON events
     /// otherwise; exit 0 when it succeeds, 1 when it fails or is canceled.
-    Submit {
-        #[command(flatten)]
-        call: CallArgs,
-        /// Follow the task until it ends.
-        #[arg(long)]
-        watch: bool,
-        /// 0 low, 1 normal (default), 2 high, 3 critical.
-        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
-        priority: Option<u8>,
-    },
+    Submit(Box<TaskSubmitArgs>),
     /// Where a task stands (asks its server); one JSON object.
     Status(TaskArgs),
     /// What a task returned; exit 1 when it failed or was canceled.
@@ -153,6 +144,18 @@ pub enum TaskCommand {
         #[arg(long)]
         offline: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct TaskSubmitArgs {
+    #[command(flatten)]
+    pub call: CallArgs,
+    /// Follow the task until it ends.
+    #[arg(long)]
+    pub watch: bool,
+    /// 0 low, 1 normal (default), 2 high, 3 critical.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub priority: Option<u8>,
 }
 
 /// A task by id: a tracked one, or one on the server the flags name.
@@ -328,11 +331,13 @@ pub enum AduibTransport {
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    #[arg(long, value_enum)]
-    pub transport: AduibTransport,
+    /// The transport; with --nacos, only instances serving it (any when
+    /// absent).
+    #[arg(long, value_enum, required_unless_present = "nacos")]
+    pub transport: Option<AduibTransport>,
     /// Server base URL, e.g. http://127.0.0.1:17101; host:port for gRPC.
-    #[arg(long)]
-    pub url: String,
+    #[arg(long, required_unless_present = "nacos", conflicts_with = "nacos")]
+    pub url: Option<String>,
     /// rpc.v2/<service>/<Handler>.<method>, or the shorthand Service.method.
     #[arg(long)]
     pub method: String,
@@ -342,12 +347,54 @@ pub struct CallArgs {
     /// Extra HTTP header, K:V (repeatable).
     #[arg(long = "header", short = 'H', value_name = "K:V")]
     pub headers: Vec<String>,
-    /// Deadline for the whole call, stream included.
+    /// Deadline for the whole call, stream (or retries) included.
     #[arg(long, value_name = "N")]
     pub timeout_ms: Option<u64>,
     /// Request id (default: a fresh UUID).
     #[arg(long)]
     pub id: Option<String>,
+    #[command(flatten)]
+    pub discovery: DiscoveryArgs,
+}
+
+/// Calling a service found in a registry instead of --url.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Discovery (instead of --url)")]
+pub struct DiscoveryArgs {
+    /// The Nacos server: HOST:PORT or nacos://HOST:PORT?namespace=..&group=..
+    #[arg(long, value_name = "HOST:PORT", requires = "service")]
+    pub nacos: Option<String>,
+    /// The service's name in the registry.
+    #[arg(long, requires = "nacos")]
+    pub service: Option<String>,
+    #[arg(long, requires = "nacos")]
+    pub namespace: Option<String>,
+    #[arg(long, requires = "nacos")]
+    pub group: Option<String>,
+    /// round_robin, weighted_round_robin, random, weighted_random,
+    /// least_requests or consistent_hash.
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        default_value = "round_robin",
+        requires = "nacos"
+    )]
+    pub lb: String,
+    /// Only this instance: its id or HOST:PORT.
+    #[arg(long, requires = "nacos")]
+    pub instance: Option<String>,
+    /// The call may run twice: retried after failures that may have
+    /// reached a server (never otherwise).
+    #[arg(long, requires = "nacos")]
+    pub idempotent: bool,
+    /// Attempts after the first.
+    #[arg(long, value_name = "N", default_value_t = 2, requires = "nacos")]
+    pub retries: u32,
+    /// bearer:TOKEN, api-key:KEY, basic:USER:PASSWORD or
+    /// aduib:SCHEME:CREDENTIALS[:PRINCIPAL[:ROLES]]; write the secret as
+    /// ${env:NAME} so it stays out of your shell history.
+    #[arg(long, value_name = "KIND:VALUE", requires = "nacos")]
+    pub auth: Option<String>,
 }
 
 #[derive(Debug, Args)]

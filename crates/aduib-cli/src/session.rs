@@ -73,8 +73,28 @@ pub async fn drive(
 
 /// Prints each received message as one JSON line.
 pub fn messages(event: &Event) -> anyhow::Result<()> {
-    if let EventBody::Message { body, .. } = &event.body {
-        crate::output::print_line(body)?;
+    match &event.body {
+        EventBody::Message { body, .. } => crate::output::print_line(body)?,
+        // Through a registry: where the call went, on stderr (stdout stays
+        // the answer alone).
+        EventBody::Routed {
+            instance,
+            attempts,
+            stale,
+        } => {
+            let tries = if *attempts > 1 {
+                format!(" after {attempts} attempts")
+            } else {
+                String::new()
+            };
+            let stale = if *stale {
+                " (the registry did not answer: its last list was used)"
+            } else {
+                ""
+            };
+            eprintln!("aduib: answered by {instance}{tries}{stale}");
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::Outcome;
 use crate::call::{aduib_call, headers, wire};
-use crate::cli::{TaskArgs, TaskCommand};
+use crate::cli::{TaskArgs, TaskCommand, TaskSubmitArgs};
 use crate::input::read_object;
 use crate::output::print_line;
 
@@ -42,11 +42,12 @@ async fn run_command(workbench: &Workbench, command: TaskCommand) -> anyhow::Res
         bail!("tasks are tracked in the history database, which is off (--no-history)");
     }
     match command {
-        TaskCommand::Submit {
-            call,
-            watch,
-            priority,
-        } => {
+        TaskCommand::Submit(submit) => {
+            let TaskSubmitArgs {
+                call,
+                watch,
+                priority,
+            } = *submit;
             let mut aduib = aduib_call(&call, CallMode::Unary)?;
             aduib.data = Value::Object(read_object(call.data.as_deref(), "--data")?);
             let resolved = workspace::resolve(Request::Aduib(aduib), &Default::default())?;
@@ -101,6 +102,7 @@ async fn run_command(workbench: &Workbench, command: TaskCommand) -> anyhow::Res
 async fn tracked(workbench: &Workbench, args: &TaskArgs) -> anyhow::Result<String> {
     if let (Some(transport), Some(url)) = (args.transport, &args.url) {
         let call = AduibCall {
+            discovery: None,
             transport: wire(transport),
             url: url.clone(),
             method: String::new(),

@@ -1060,3 +1060,132 @@ fn registry_commands_list_namespaces_services_and_instances() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn calls_go_through_nacos_balanced_retried_and_recorded() {
+    use aduib_registry::testing::Rnacos;
+    use aduib_registry::{Registration, Registry, Scope};
+
+    let nacos = Rnacos::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let registry = nacos.registry();
+    let (_a, a) = serve(&["jsonrpc"]);
+    let (_b, b) = serve(&["jsonrpc"]);
+    let _a = KillOnDrop(_a);
+    let _b = KillOnDrop(_b);
+    let port = |url: &str| url.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    // A third instance is registered but dead: a refused connection.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (p, weight) in [(port(&a[0]), 1.0), (port(&b[0]), 3.0), (dead, 1.0)] {
+        let registration = Registration {
+            scope: Scope::default(),
+            service: "CaculService".into(),
+            ip: "127.0.0.1".into(),
+            port: p,
+            weight,
+            ephemeral: false,
+            cluster: None,
+            metadata: [
+                ("scheme".to_owned(), "jsonrpc".to_owned()),
+                ("protocol".to_owned(), "AduibRpc".to_owned()),
+                ("service_name".to_owned(), "CaculService".to_owned()),
+            ]
+            .into(),
+        };
+        runtime.block_on(registry.register(&registration)).unwrap();
+    }
+    let data = tempfile_dir("nacos-calls");
+    let address = nacos.address();
+    let call = |extra: &[&str]| {
+        let mut args = vec![
+            "call",
+            "--nacos",
+            &address,
+            "--service",
+            "CaculService",
+            "--method",
+            "CaculService.add",
+            "--data",
+            r#"{"x": 1, "y": 2}"#,
+        ];
+        args.extend_from_slice(extra);
+        aduib_in(&data, &args)
+    };
+    // Every call answers: random picks the dead instance about one call in
+    // three, and a refused connection moves on even without --idempotent
+    // (it never reached a server).
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..15 {
+        let out = call(&["--lb", "random"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(lines(&out)[0]["result"], 3);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        let instance = stderr
+            .split("answered by ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        *seen.entry(instance).or_default() += 1;
+    }
+    assert!(
+        seen.len() >= 2 || seen.keys().all(|k| !k.ends_with(&format!(":{dead}"))),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.keys().any(|k| k.ends_with(&format!(":{dead}"))),
+        "{seen:?}"
+    );
+    // One chosen instance; a transport nobody serves is a clear error.
+    let pinned = format!("127.0.0.1:{}", port(&a[0]));
+    let out = call(&["--instance", &pinned]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&pinned),
+        "{out:?}"
+    );
+    let out = call(&["--transport", "grpc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no instance of \"CaculService\""),
+        "{out:?}"
+    );
+    // Bad flags: an unknown strategy, --url with --nacos, an auth in clear kept out of history.
+    let out = call(&["--lb", "fastest"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("round_robin"));
+    let out = aduib_in(
+        &data,
+        &[
+            "call",
+            "--nacos",
+            &address,
+            "--service",
+            "S",
+            "--url",
+            "http://x:1",
+            "--method",
+            "S.m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = call(&["--auth", "bearer:hunter2"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let shown = aduib_in(&data, &["history", "show", &newest_id(&data)]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        !text.contains("hunter2") && text.contains("bearer:"),
+        "{text}"
+    );
+    assert!(text.contains("\"routed\""), "{text}");
+}
+
+fn newest_id(data: &std::path::Path) -> String {
+    let out = aduib_in(data, &["history", "list", "--limit", "1", "--json"]);
+    lines(&out)[0]["id"].as_str().unwrap().to_owned()
+}

@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .cloned()
             .unwrap_or_default();
         let request = Request::Aduib(AduibCall {
+            discovery: None,
             transport: AduibTransport::Jsonrpc,
             url,
             method: "CaculService.add".into(),

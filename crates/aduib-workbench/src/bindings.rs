@@ -11,8 +11,8 @@ use crate::grpc::GrpcTarget;
 use crate::history::{Detail, Entry, Query};
 use crate::host::{HostCall, HostEndpoint, HostStatus};
 use crate::request::{
-    AduibCall, AduibTransport, CallMode, CallOptions, GrpcCall, GrpcSchema, Header, HttpCall,
-    JsonRpcCall, Request, ThriftCall, ThriftFraming, ThriftProtocol, TlsSettings,
+    AduibCall, AduibTransport, CallMode, CallOptions, Discovery, GrpcCall, GrpcSchema, Header,
+    HttpCall, JsonRpcCall, Request, ThriftCall, ThriftFraming, ThriftProtocol, TlsSettings,
 };
 use crate::tasks::{TaskChange, TrackedTask};
 use crate::workspace::{Environment, FileProblem, SavedRequest, WorkspaceSummary};
@@ -27,6 +27,7 @@ pub fn typescript() -> String {
     let declarations = [
         Request::decl(&config),
         AduibCall::decl(&config),
+        Discovery::decl(&config),
         AduibTransport::decl(&config),
         CallMode::decl(&config),
         Header::decl(&config),

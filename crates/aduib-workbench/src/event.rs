@@ -26,6 +26,14 @@ pub enum EventBody {
         body: Value,
         size: u64,
     },
+    /// The instance a registry call went to, after how many attempts;
+    /// `stale` when the registry could not be asked and its last answer
+    /// was used.
+    Routed {
+        instance: String,
+        attempts: u32,
+        stale: bool,
+    },
     /// Response headers (HTTP status and headers, gRPC initial metadata).
     Headers {
         #[ts(optional)]

@@ -162,7 +162,7 @@ impl Emitter {
             }
             EventBody::Status { status } => state.status = Some(status.clone()),
             EventBody::Error { .. } => state.failed = true,
-            EventBody::Trailers { .. } | EventBody::End { .. } => {}
+            EventBody::Trailers { .. } | EventBody::End { .. } | EventBody::Routed { .. } => {}
         }
         let event = Event {
             seq: state.seq,

@@ -448,7 +448,12 @@ pub(crate) fn configure(db: &Connection) -> rusqlite::Result<()> {
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     // WAL: readers never wait for the writer; NORMAL: a commit survives the
     // process being killed (not a power cut, which history can afford).
-    db.pragma_update(None, "journal_mode", "WAL")?;
+    // WAL stays set in the file: switching again needs a lock SQLite does
+    // not wait for, which fails while other processes use the file.
+    let mode: String = db.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        db.pragma_update(None, "journal_mode", "WAL")?;
+    }
     db.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(())
 }

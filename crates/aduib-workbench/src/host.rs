@@ -261,6 +261,7 @@ mod tests {
         let url = status.endpoints[0].url.clone();
         let workbench = crate::Workbench::new(None).unwrap();
         let mut exchange = workbench.send(crate::Request::Aduib(crate::request::AduibCall {
+            discovery: None,
             transport: crate::request::AduibTransport::Jsonrpc,
             url,
             method: "CaculService.add".into(),

@@ -69,6 +69,7 @@ pub(crate) struct Caches {
     grpc: Mutex<HashMap<String, AnyGrpc>>,
     schemas: Mutex<HashMap<String, DescriptorPool>>,
     thrift: Mutex<HashMap<String, Arc<aduib_thrift::Schema>>>,
+    services: Mutex<HashMap<String, aduib_client::stack::ServiceClient>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,6 +84,7 @@ impl Caches {
             grpc: Mutex::default(),
             schemas: Mutex::default(),
             thrift: Mutex::default(),
+            services: Mutex::default(),
         })
     }
 
@@ -96,6 +98,12 @@ impl Caches {
 
     pub(crate) fn lock_schemas(&self) -> MutexGuard<'_, HashMap<String, DescriptorPool>> {
         lock(&self.schemas)
+    }
+
+    pub(crate) fn lock_services(
+        &self,
+    ) -> MutexGuard<'_, HashMap<String, aduib_client::stack::ServiceClient>> {
+        lock(&self.services)
     }
 
     pub(crate) fn lock_thrift(&self) -> MutexGuard<'_, HashMap<String, Arc<aduib_thrift::Schema>>> {
@@ -112,10 +120,17 @@ impl Workbench {
     /// A workbench that records into `history` (none: records nothing).
     /// Tasks are tracked in the same database.
     pub fn new(history: Option<History>) -> Result<Self, WorkbenchError> {
-        let tasks = match &history {
-            Some(history) => Some(Arc::new(tasks::TaskTracker::open(history.path())?)),
-            None => None,
-        };
+        // Like history, the tracker is not worth failing a call over.
+        let tasks =
+            history
+                .as_ref()
+                .and_then(|history| match tasks::TaskTracker::open(history.path()) {
+                    Ok(tracker) => Some(Arc::new(tracker)),
+                    Err(error) => {
+                        tracing::warn!(%error, "tasks are not tracked for this run");
+                        None
+                    }
+                });
         Ok(Workbench {
             inner: Arc::new(Inner {
                 caches: Caches::new()?,
@@ -138,6 +153,7 @@ impl Workbench {
         caches.lock_grpc().retain(|k, _| keep(k));
         caches.lock_schemas().retain(|k, _| keep(k));
         caches.lock_thrift().retain(|k, _| keep(k));
+        caches.lock_services().retain(|k, _| keep(k));
     }
 
     /// Starts `request`; its events arrive on the exchange as they happen.

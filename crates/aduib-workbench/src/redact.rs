@@ -68,6 +68,13 @@ pub fn request(mut request: Request) -> Request {
         Request::Aduib(call) => {
             body(&mut call.data);
             call.messages.iter_mut().for_each(body);
+            if let Some(auth) = call.discovery.as_mut().and_then(|d| d.auth.as_mut())
+                && auth_in_clear(auth)
+            {
+                // The kind stays readable: `bearer:••••••`.
+                let kind = auth.split(':').next().unwrap_or_default().to_owned();
+                *auth = format!("{kind}:{REDACTED}");
+            }
         }
         Request::Jsonrpc(call) => body(&mut call.payload),
         Request::Http(call) => {
@@ -87,6 +94,23 @@ pub fn request(mut request: Request) -> Request {
         Request::Thrift(call) => body(&mut call.args),
     }
     request
+}
+
+/// Whether an auth spec (`KIND:VALUE…`) holds its credential in clear.
+fn auth_in_clear(spec: &str) -> bool {
+    let value = spec.split_once(':').map(|(_, v)| v).unwrap_or(spec);
+    // `basic:USER:${env:P}` and `aduib:bearer:${env:T}:alice`: the secret
+    // part must be a reference.
+    let secret = match spec.split(':').next() {
+        Some("basic") => value.split_once(':').map(|(_, p)| p).unwrap_or(value),
+        Some("aduib") => value.split_once(':').map(|(_, c)| c).unwrap_or(value),
+        _ => value,
+    };
+    let secret = secret
+        .split_once("}:")
+        .map(|(s, _)| format!("{s}}}"))
+        .unwrap_or_else(|| secret.to_owned());
+    !is_reference(&secret)
 }
 
 /// Whether `value` only refers to a secret (`${env:NAME}`, `{{variable}}`)
@@ -148,6 +172,15 @@ pub fn credentials_in_clear(request: &Request) -> Vec<String> {
     if let Some(body) = body {
         walk(&body, "body", &mut found);
     }
+    if let Request::Aduib(call) = request
+        && call
+            .discovery
+            .as_ref()
+            .and_then(|d| d.auth.as_deref())
+            .is_some_and(auth_in_clear)
+    {
+        found.push("discovery.auth".to_owned());
+    }
     found
 }
 
@@ -157,13 +190,63 @@ pub fn event(event: &mut Event) {
         EventBody::Sent { body: value, .. } | EventBody::Message { body: value, .. } => body(value),
         EventBody::Headers { headers: list, .. } => headers(list),
         EventBody::Trailers { trailers } => headers(trailers),
-        EventBody::Status { .. } | EventBody::Error { .. } | EventBody::End { .. } => {}
+        EventBody::Status { .. }
+        | EventBody::Error { .. }
+        | EventBody::End { .. }
+        | EventBody::Routed { .. } => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registry_auth_in_clear_is_redacted_and_flagged_a_reference_kept() {
+        let with_auth = |auth: &str| {
+            let mut call: AduibCall = serde_json::from_value(json!({
+                "transport": "jsonrpc", "url": "", "method": "S.m",
+                "discovery": {"registry": "h:1", "service": "S"}
+            }))
+            .unwrap();
+            if let Some(d) = call.discovery.as_mut() {
+                d.auth = Some(auth.to_owned());
+            }
+            Request::Aduib(call)
+        };
+        let auth_of = |request: Request| match request {
+            Request::Aduib(call) => call.discovery.and_then(|d| d.auth).unwrap_or_default(),
+            _ => String::new(),
+        };
+        for clear in [
+            "bearer:t0k3n",
+            "basic:alice:pw",
+            "aduib:bearer:t0k3n:alice",
+            "api-key:k",
+        ] {
+            assert_eq!(
+                credentials_in_clear(&with_auth(clear)),
+                ["discovery.auth"],
+                "{clear}"
+            );
+            let kept = auth_of(request(with_auth(clear)));
+            assert!(
+                kept.ends_with(REDACTED) && !kept.contains("t0k3n"),
+                "{kept}"
+            );
+        }
+        for reference in [
+            "bearer:${env:T}",
+            "basic:alice:${env:P}",
+            "aduib:bearer:${env:T}:alice",
+        ] {
+            assert!(
+                credentials_in_clear(&with_auth(reference)).is_empty(),
+                "{reference}"
+            );
+            assert_eq!(auth_of(request(with_auth(reference))), reference);
+        }
+    }
     use crate::request::{AduibCall, AduibTransport, CallMode, CallOptions};
     use serde_json::json;
 
@@ -171,6 +254,7 @@ mod tests {
     fn headers_and_aduib_credentials_are_replaced_and_the_rest_kept() {
         let secret = uuid::Uuid::new_v4().to_string();
         let call = Request::Aduib(AduibCall {
+            discovery: None,
             transport: AduibTransport::Jsonrpc,
             url: "http://127.0.0.1:1".into(),
             method: "CaculService.add".into(),

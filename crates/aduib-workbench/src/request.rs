@@ -128,6 +128,56 @@ pub struct AduibCall {
     pub id: Option<String>,
     #[serde(default)]
     pub options: CallOptions,
+    /// Call a service found in a registry instead of `url` (unary calls).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<Discovery>,
+}
+
+/// Where a service is found, and how its instances are called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Discovery {
+    /// The registry: `host:port`, or `nacos://host:port?namespace=..&group=..`.
+    pub registry: String,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The service's name in the registry.
+    pub service: String,
+    /// `round_robin` (default), `weighted_round_robin`, `random`,
+    /// `weighted_random`, `least_requests` or `consistent_hash`.
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
+    /// Only this instance (its id, or `host:port`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Instances of any Aduib transport, not only the call's.
+    #[serde(default)]
+    pub any_transport: bool,
+    /// The call may run twice: retried on any retryable failure.
+    #[serde(default)]
+    pub idempotent: bool,
+    /// Attempts after the first.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// `bearer:TOKEN`, `api-key:KEY`, `basic:USER:PASSWORD` or
+    /// `aduib:SCHEME:CREDENTIALS[:PRINCIPAL[:ROLES]]`; write secrets as
+    /// `${env:NAME}`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+}
+
+fn default_strategy() -> String {
+    "round_robin".to_owned()
+}
+
+fn default_retries() -> u32 {
+    2
 }
 
 /// A raw JSON-RPC 2.0 payload.

@@ -3,20 +3,26 @@
 use std::time::Duration;
 
 use aduib_client::raw::Method;
+use aduib_client::stack::{Auth, RetryPolicy, Route, ServiceClient, ServiceTarget, StackConfig};
 use aduib_client::{
     AduibClient, ClientConfig, HttpRequestSpec, JsonRpcReply, ReplyBody, Transport,
     jsonrpc_has_error,
 };
 use aduib_core::{AduibRequest, AduibResponse, MethodName};
+use aduib_registry::balance::Strategy;
+use aduib_registry::{NacosConfig, NacosRegistry, Scope};
 use futures::{FutureExt, StreamExt};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::Caches;
 use crate::error::WorkbenchError;
 use crate::event::{CallStatus, EventBody};
 use crate::exchange::{Emitter, Input, request_messages};
-use crate::request::{AduibCall, AduibTransport, CallMode, Header, HttpCall, JsonRpcCall};
+use crate::request::{
+    AduibCall, AduibTransport, CallMode, Discovery, Header, HttpCall, JsonRpcCall,
+};
 
 impl Caches {
     /// One client (and its connection pool) per target and settings.
@@ -84,6 +90,9 @@ pub(crate) async fn aduib(
     emitter: &Emitter,
     input: mpsc::UnboundedReceiver<Input>,
 ) -> Result<(), WorkbenchError> {
+    if let Some(discovery) = &call.discovery {
+        return discovered(caches, call, discovery, emitter).await;
+    }
     let method = MethodName::parse_lenient(&call.method)
         .map_err(|e| WorkbenchError::bad_input(format!("method {:?}: {e}", call.method)))?
         .to_string();
@@ -141,6 +150,105 @@ pub(crate) async fn aduib(
     }
     emitter.status(verdict.status());
     Ok(())
+}
+
+/// A unary call to a service found in a registry, through the client stack.
+async fn discovered(
+    caches: &Caches,
+    call: &AduibCall,
+    discovery: &Discovery,
+    emitter: &Emitter,
+) -> Result<(), WorkbenchError> {
+    if call.mode != CallMode::Unary {
+        return Err(WorkbenchError::bad_input(
+            "only unary calls go through a registry; for a stream, call one instance by its URL",
+        ));
+    }
+    let request = aduib_request(call)?;
+    let client = caches.service_client(call, discovery)?;
+    emitter.sent(to_json(&request));
+    let routed = |route: Route| EventBody::Routed {
+        instance: route.instance,
+        attempts: route.attempts,
+        stale: route.stale,
+    };
+    match client.call(&request).await {
+        Ok((response, route)) => {
+            emitter.emit(routed(route));
+            let mut verdict = Verdict::default();
+            verdict.report(emitter, response);
+            emitter.status(verdict.status());
+            Ok(())
+        }
+        Err(failure) => {
+            if let Some(route) = failure.route {
+                emitter.emit(routed(route));
+            }
+            Err(failure.error.into())
+        }
+    }
+}
+
+impl Caches {
+    /// One stack (and its balancer's state) per service and settings.
+    fn service_client(
+        &self,
+        call: &AduibCall,
+        discovery: &Discovery,
+    ) -> Result<ServiceClient, WorkbenchError> {
+        let key = crate::cache_key(&(call.transport, discovery, &call.options));
+        let mut clients = self.lock_services();
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let bad = |what: &str, e: String| WorkbenchError::bad_input(format!("{what}: {e}"));
+        let registry = NacosRegistry::new(NacosConfig {
+            address: discovery.registry.clone(),
+            username: None,
+            password: None,
+            timeout: Some(Duration::from_secs(10)),
+        })
+        .map_err(|e| bad("registry", e.to_string()))?;
+        let scope = Scope {
+            namespace: discovery
+                .namespace
+                .clone()
+                .or_else(|| registry.default_scope().namespace.clone()),
+            group: discovery
+                .group
+                .clone()
+                .or_else(|| registry.default_scope().group.clone()),
+        };
+        let strategy: Strategy = discovery.strategy.parse().map_err(|e| bad("strategy", e))?;
+        let auth = discovery
+            .auth
+            .as_deref()
+            .map(Auth::parse)
+            .transpose()
+            .map_err(|e| bad("auth", e))?;
+        let config = client_config(call);
+        let client = ServiceClient::new(
+            Arc::new(registry),
+            StackConfig {
+                target: ServiceTarget {
+                    scope,
+                    service: discovery.service.clone(),
+                    strategy,
+                    instance: discovery.instance.clone(),
+                    transport: (!discovery.any_transport).then_some(config.transport),
+                    hash_field: None,
+                },
+                retry: RetryPolicy::new(discovery.retries.saturating_add(1), discovery.idempotent),
+                timeout: config.timeout,
+                auth,
+                headers: config.headers,
+                limits: config.limits,
+                refresh: Duration::from_secs(5),
+            },
+        );
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
 }
 
 /// The status of a call: the first Aduib error among its responses, else OK.

@@ -423,6 +423,11 @@ impl Workbench {
                 "a task runs a unary call; this one streams",
             ));
         }
+        if call.discovery.is_some() {
+            return Err(WorkbenchError::bad_input(
+                "a task is watched on the server that runs it: give its URL, not a registry",
+            ));
+        }
         let tracker = self.tracker()?.clone();
         let client = self.inner.caches.aduib_client(call)?;
         let aduib_request = crate::send::aduib_request(call)?;

@@ -76,6 +76,7 @@ fn aduib(
     data: Value,
 ) -> Request {
     Request::Aduib(AduibCall {
+        discovery: None,
         transport,
         url,
         method: method.into(),

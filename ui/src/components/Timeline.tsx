@@ -42,6 +42,12 @@ export function rowOf(e: Event): TimelineRow | null {
     case "error":
       row = { seq: e.seq, at: e.at_ms, direction: "info", size: null, text: `error: ${e.error.message}` };
       break;
+    case "routed":
+      row = {
+        seq: e.seq, at: e.at_ms, direction: "info", size: null,
+        text: `routed to ${e.instance}${e.attempts > 1 ? ` after ${e.attempts} attempts` : ""}${e.stale ? " (registry unreachable: last known instances)" : ""}`,
+      };
+      break;
     case "end":
       row = {
         seq: e.seq, at: e.at_ms, direction: "info", size: null,
