@@ -225,6 +225,26 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub access: AccessArgs,
+    #[command(flatten)]
+    pub register: RegisterArgs,
+}
+
+/// Announcing the server in a registry.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registry")]
+pub struct RegisterArgs {
+    /// Register every hosted service on every transport in Nacos
+    /// (ephemeral, kept alive by beats, deregistered on shutdown):
+    /// nacos://HOST:PORT?namespace=..&group=..
+    #[arg(long, value_name = "URL")]
+    pub register: Option<String>,
+    /// The address the registry hands out (default: the bound one; needed
+    /// when bound to 0.0.0.0).
+    #[arg(long, value_name = "IP", requires = "register")]
+    pub register_ip: Option<std::net::IpAddr>,
+    /// The instances' weight.
+    #[arg(long, value_name = "W", default_value_t = 1.0, requires = "register")]
+    pub register_weight: f64,
 }
 
 /// What one client may make the server spend (defaults in the README).

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aduib_registry::registrar::{Registrar, aduib_metadata};
+use aduib_registry::{NacosConfig, NacosRegistry, Registration};
 use aduib_server::{Access, Token, Transport};
 use aduib_workbench::host;
 use anyhow::Context;
@@ -32,14 +34,104 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     );
     let running = server.start(&binds).await?;
     tracing::info!(workspace = %workspace.name, functions = ?server.dispatcher().registry().keys(), "serving");
+    // Registered before the URLs are printed: a client that waits for them
+    // finds the server in the registry too.
+    let registrar = match &args.register.register {
+        Some(address) => {
+            let services = hosted_services(&server.dispatcher().registry().keys());
+            let registrations =
+                registrations(&args.register, address, &services, running.endpoints())?;
+            let registry = std::sync::Arc::new(NacosRegistry::new(NacosConfig {
+                address: address.clone(),
+                username: std::env::var("ADUIB_NACOS_USER").ok(),
+                password: std::env::var("ADUIB_NACOS_PASSWORD").ok(),
+                timeout: Some(Duration::from_secs(10)),
+            })?);
+            let registrar = Registrar::start(registry, registrations)
+                .await
+                .context("--register")?;
+            tracing::info!(instances = registrar.registrations().len(), "registered");
+            Some(registrar)
+        }
+        None => None,
+    };
     for endpoint in running.endpoints() {
         // The contract: `<transport> <url>`, one line per transport.
         println!("{} {}", endpoint.transport, endpoint.url());
     }
     std::io::Write::flush(&mut std::io::stdout())?;
     shutdown_signal().await?;
+    // Out of the registry first, so no new call is sent here while closing.
+    if let Some(registrar) = registrar {
+        registrar.stop(Duration::from_secs(3)).await;
+    }
     running.shutdown(Duration::from_secs(5)).await;
     Ok(Outcome::Success)
+}
+
+/// The services a server hosts: `CaculService` of `CaculService.add`.
+fn hosted_services(functions: &[&str]) -> Vec<String> {
+    let mut services: Vec<String> = functions
+        .iter()
+        .filter_map(|f| f.split_once('.').map(|(service, _)| service.to_owned()))
+        .collect();
+    services.dedup();
+    services
+}
+
+/// One ephemeral instance per hosted service and transport.
+fn registrations(
+    args: &crate::cli::RegisterArgs,
+    address: &str,
+    services: &[String],
+    endpoints: &[aduib_server::Endpoint],
+) -> anyhow::Result<Vec<Registration>> {
+    let scope = NacosRegistry::new(NacosConfig {
+        address: address.to_owned(),
+        ..NacosConfig::default()
+    })?
+    .default_scope()
+    .clone();
+    let now = aduib_core::envelope::now_ms();
+    let mut out = Vec::new();
+    for endpoint in endpoints {
+        let ip = match args.register_ip {
+            Some(ip) => ip,
+            None if endpoint.addr.ip().is_unspecified() => anyhow::bail!(
+                "--register: the server listens on {}; give --register-ip, the address clients should use",
+                endpoint.addr
+            ),
+            None => endpoint.addr.ip(),
+        };
+        let scheme = match endpoint.transport {
+            Transport::JsonRpc => "jsonrpc",
+            Transport::Rest => "http",
+            Transport::Grpc => "grpc",
+            Transport::Thrift => "thrift",
+        };
+        let host = ip.to_string();
+        for service in services {
+            out.push(Registration {
+                scope: scope.clone(),
+                service: service.clone(),
+                ip: host.clone(),
+                port: endpoint.addr.port(),
+                weight: args.register_weight,
+                ephemeral: true,
+                cluster: None,
+                metadata: aduib_metadata(
+                    service,
+                    scheme,
+                    &host,
+                    endpoint.addr.port(),
+                    args.register_weight,
+                    env!("CARGO_PKG_VERSION"),
+                    now,
+                ),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The access rules from the flags; the token is read from the environment

@@ -1189,3 +1189,126 @@ fn newest_id(data: &std::path::Path) -> String {
     let out = aduib_in(data, &["history", "list", "--limit", "1", "--json"]);
     lines(&out)[0]["id"].as_str().unwrap().to_owned()
 }
+
+#[test]
+fn serve_register_announces_every_transport_and_leaves_on_shutdown() {
+    use aduib_registry::testing::Rnacos;
+
+    let nacos = Rnacos::start();
+    let address = nacos.address();
+    let register = format!("nacos://{address}?namespace=dev");
+    let mut child = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data_dir())
+        .args([
+            "serve",
+            "--jsonrpc",
+            "127.0.0.1:0",
+            "--rest",
+            "127.0.0.1:0",
+            "--grpc",
+            "127.0.0.1:0",
+            "--thrift",
+            "127.0.0.1:0",
+            "--register",
+            &register,
+            "--register-weight",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The URLs print once registration is done.
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let urls: Vec<String> = (0..4).map(|_| out.next().unwrap().unwrap()).collect();
+    let instances = |service: &str| {
+        lines(&aduib(&[
+            "registry",
+            "instances",
+            "--nacos",
+            &address,
+            "--namespace",
+            "dev",
+            "--service",
+            service,
+            "--json",
+        ]))
+    };
+    let listed = instances("CaculService");
+    let schemes: Vec<&str> = listed
+        .iter()
+        .map(|i| i["metadata"]["scheme"].as_str().unwrap())
+        .collect();
+    let mut sorted = schemes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["grpc", "http", "jsonrpc", "thrift"], "{urls:?}");
+    for instance in &listed {
+        assert_eq!(instance["weight"], 2.0);
+        assert_eq!(instance["ephemeral"], true);
+        assert_eq!(instance["metadata"]["protocol"], "AduibRpc");
+        assert_eq!(instance["metadata"]["service_name"], "CaculService");
+    }
+    // Other hosted services are announced too.
+    assert_eq!(instances("BatchService").len(), 4);
+
+    // A call through the registry reaches it on each transport.
+    for transport in ["jsonrpc", "rest", "grpc", "thrift"] {
+        let out = aduib(&[
+            "call",
+            "--nacos",
+            &register,
+            "--service",
+            "CaculService",
+            "--transport",
+            transport,
+            "--method",
+            "CaculService.add",
+            "--data",
+            r#"{"x": 2, "y": 3}"#,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{transport}: {out:?}");
+        assert_eq!(lines(&out)[0]["result"], 5);
+    }
+
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        instances("CaculService").is_empty(),
+        "deregistered on shutdown"
+    );
+}
+
+#[test]
+fn serve_register_failures_are_clear() {
+    // Bound to every address: which one should clients use?
+    let out = aduib(&[
+        "serve",
+        "--jsonrpc",
+        "0.0.0.0:0",
+        "--register",
+        "nacos://127.0.0.1:1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--register-ip"),
+        "{out:?}"
+    );
+    // Nobody at the registry's address.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = aduib(&[
+        "serve",
+        "--jsonrpc",
+        "127.0.0.1:0",
+        "--register",
+        &format!("127.0.0.1:{free}"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--register") && stderr.contains("cannot reach the registry"),
+        "{stderr}"
+    );
+}

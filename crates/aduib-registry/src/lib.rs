@@ -9,10 +9,12 @@
 //!   `service_name`) into a transport and a URL; an instance without it is
 //!   still listed, and callable by its address.
 //! - [`balance`]: the strategies that pick an instance for each call.
+//! - [`registrar`]: a server kept in a registry (beats, deregistration).
 
 pub mod balance;
 mod memory;
 mod nacos;
+pub mod registrar;
 #[cfg(feature = "testing")]
 pub mod testing;
 

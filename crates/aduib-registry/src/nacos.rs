@@ -276,22 +276,44 @@ impl NacosRegistry {
         Ok(query)
     }
 
-    /// Tells Nacos an ephemeral instance is alive (every 5 s keeps it).
-    pub async fn beat(&self, registration: &Registration) -> Result<(), RegistryError> {
+    /// Tells Nacos an ephemeral instance is alive (every 5 s keeps it);
+    /// `false` when Nacos no longer knows it (register it again). The beat
+    /// carries the whole instance: a server that re-creates a forgotten
+    /// instance from it (rnacos does) keeps its metadata.
+    pub async fn beat(&self, registration: &Registration) -> Result<bool, RegistryError> {
         let scope = self.scoped(&registration.scope);
-        self.request(
-            reqwest::Method::PUT,
-            "/nacos/v1/ns/instance/beat",
-            &[
-                ("serviceName", registration.service.clone()),
-                ("ip", registration.ip.clone()),
-                ("port", registration.port.to_string()),
-                ("namespaceId", scope.namespace().to_owned()),
-                ("groupName", scope.group().to_owned()),
-            ],
-        )
-        .await
-        .map(drop)
+        let beat = serde_json::json!({
+            "serviceName": registration.service,
+            "ip": registration.ip,
+            "port": registration.port,
+            "cluster": registration.cluster.as_deref().unwrap_or("DEFAULT"),
+            "weight": registration.weight,
+            "metadata": registration.metadata,
+            "scheduled": true,
+        })
+        .to_string();
+        let body = self
+            .request(
+                reqwest::Method::PUT,
+                "/nacos/v1/ns/instance/beat",
+                &[
+                    ("serviceName", registration.service.clone()),
+                    ("ip", registration.ip.clone()),
+                    ("port", registration.port.to_string()),
+                    ("namespaceId", scope.namespace().to_owned()),
+                    ("groupName", scope.group().to_owned()),
+                    ("beat", beat),
+                ],
+            )
+            .await?;
+        #[derive(Deserialize)]
+        struct Beat {
+            #[serde(default)]
+            code: i64,
+        }
+        // 10200 is Nacos's OK; 20404, an instance it does not know.
+        let beat: Beat = parse(&format!("{}/nacos/v1/ns/instance/beat", self.base), &body)?;
+        Ok(beat.code != 20404)
     }
 }
 

@@ -205,3 +205,29 @@ async fn page_and_size_are_clamped_to_what_nacos_accepts() {
         .unwrap();
     assert_eq!(page.total, 0);
 }
+
+#[tokio::test]
+async fn beats_keep_an_ephemeral_instance_and_say_when_it_is_unknown() {
+    let nacos = Rnacos::start();
+    let registry = nacos.registry();
+    let mut ephemeral = registration(None, 18301, 1.0, "jsonrpc");
+    ephemeral.ephemeral = true;
+    registry.register(&ephemeral).await.unwrap();
+    assert!(
+        registry.beat(&ephemeral).await.unwrap(),
+        "known: beat accepted"
+    );
+    let mut stranger = ephemeral.clone();
+    stranger.port = 18302;
+    stranger.service = "Nobody".into();
+    // Nacos answers 20404 (false: register again); rnacos re-creates the
+    // instance from the beat, which must then carry its metadata.
+    if registry.beat(&stranger).await.unwrap() {
+        let back = registry
+            .instances(&Scope::default(), "Nobody")
+            .await
+            .unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].metadata["protocol"], "AduibRpc", "{back:?}");
+    }
+}
