@@ -80,6 +80,8 @@ def serve(args) -> None:
                 break
             except OSError:
                 await asyncio.sleep(0.05)
+        # uvicorn logs each request to stdout, which is for our `registered` line.
+        logging.getLogger("uvicorn.access").disabled = True
         registry = NacosServiceRegistry(server_addresses=args.nacos, namespace=args.namespace)
         await registry.register_service(instance)
         print(f"registered {args.port}", flush=True)

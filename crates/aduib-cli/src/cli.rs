@@ -60,6 +60,10 @@ pub enum Command {
     /// Browse a service registry (Nacos): namespaces, services, instances.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Call every instance of a service (--nacos, --service) with the same
+    /// request: one JSON line per instance (its answer, latency, and a group
+    /// shared by alike answers); exit 1 when they differ or any failed.
+    Fanout(CallArgs),
 }
 
 /// Where the registry is and which part of it.

@@ -44,6 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Bench(args) => return bench::run(args).await,
         Command::Health(args) => return call::health(args).await,
         Command::Registry(command) => return registry::run(command).await,
+        Command::Fanout(args) => return registry::fanout(args).await,
         sending => sending,
     };
     let workbench = session::workbench(cli.no_history)?;
@@ -58,7 +59,11 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Http(args) => raw::http(&workbench, args).await,
         Command::History(command) => history::run(&workbench, command).await,
         Command::Task(command) => task::run(&workbench, command).await,
-        Command::Serve(_) | Command::Bench(_) | Command::Health(_) | Command::Registry(_) => {
+        Command::Serve(_)
+        | Command::Bench(_)
+        | Command::Health(_)
+        | Command::Registry(_)
+        | Command::Fanout(_) => {
             unreachable!("answered above")
         }
     };

@@ -148,3 +148,38 @@ fn namespace_name(scope: &Scope) -> &str {
         name => name,
     }
 }
+
+/// `aduib fanout`: the same call to every instance.
+pub async fn fanout(args: crate::cli::CallArgs) -> anyhow::Result<Outcome> {
+    let mut call = crate::call::aduib_call(&args, aduib_workbench::request::CallMode::Unary)?;
+    call.data =
+        serde_json::Value::Object(crate::input::read_object(args.data.as_deref(), "--data")?);
+    let Some(discovery) = call.discovery.clone() else {
+        bail!("fanout calls the instances of a service: give --nacos and --service");
+    };
+    let report = aduib_workbench::discovery::fanout(&call, &discovery).await?;
+    let failed = report.results.iter().filter(|r| r.error.is_some()).count();
+    for result in &report.results {
+        print_line(result)?;
+    }
+    eprintln!(
+        "{} instances: {} {}{}",
+        report.results.len(),
+        report.distinct,
+        if report.distinct == 1 {
+            "answer, all alike"
+        } else {
+            "different answers"
+        },
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if report.distinct == 1 && failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::ServerError
+    })
+}

@@ -1183,6 +1183,57 @@ fn calls_go_through_nacos_balanced_retried_and_recorded() {
         "{text}"
     );
     assert!(text.contains("\"routed\""), "{text}");
+
+    // Fan-out: every instance, the same request; the two live ones agree,
+    // the dead one fails (exit 1).
+    let out = aduib_in(
+        &data,
+        &[
+            "fanout",
+            "--nacos",
+            &address,
+            "--service",
+            "CaculService",
+            "--method",
+            "CaculService.add",
+            "--data",
+            r#"{"x": 2, "y": 2}"#,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let results = lines(&out);
+    assert_eq!(results.len(), 3);
+    let live: Vec<&Value> = results.iter().filter(|r| r["error"].is_null()).collect();
+    assert_eq!(live.len(), 2);
+    assert!(
+        live.iter()
+            .all(|r| r["response"]["result"] == 4 && r["group"] == live[0]["group"])
+    );
+    let dead_one = results.iter().find(|r| !r["error"].is_null()).unwrap();
+    assert!(
+        dead_one["instance"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{dead}"))
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 instances: 2 different answers, 1 failed"),
+        "{out:?}"
+    );
+    let out = aduib_in(
+        &data,
+        &[
+            "fanout",
+            "--url",
+            "http://127.0.0.1:1",
+            "--transport",
+            "jsonrpc",
+            "--method",
+            "S.m",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--nacos"));
 }
 
 fn newest_id(data: &std::path::Path) -> String {

@@ -17,6 +17,7 @@
 
 pub mod bindings;
 pub mod catalog;
+pub mod discovery;
 pub mod error;
 pub mod event;
 mod exchange;

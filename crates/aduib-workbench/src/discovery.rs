@@ -1,0 +1,300 @@
+//! Registries in the workbench: browse one, and fan a call out to every
+//! instance of a service.
+
+use std::time::{Duration, Instant};
+
+use aduib_client::{AduibClient, ClientConfig};
+use aduib_registry::{
+    Instance, NacosConfig, NacosRegistry, Namespace, PageQuery, Registry, Scope, ServicePage,
+};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use ts_rs::TS;
+
+use crate::error::WorkbenchError;
+use crate::request::{AduibCall, Discovery};
+use crate::send::{aduib_request, client_config};
+
+/// How many instances a fan-out calls at once.
+const FANOUT_CONCURRENCY: usize = 16;
+
+/// Which registry, and where in it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+pub struct RegistryTarget {
+    /// `host:port` or `nacos://host:port?namespace=..&group=..`.
+    pub address: String,
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl RegistryTarget {
+    fn open(&self) -> Result<(NacosRegistry, Scope), WorkbenchError> {
+        let registry = NacosRegistry::new(NacosConfig {
+            address: self.address.clone(),
+            username: std::env::var("ADUIB_NACOS_USER").ok(),
+            password: std::env::var("ADUIB_NACOS_PASSWORD").ok(),
+            timeout: Some(Duration::from_secs(10)),
+        })
+        .map_err(registry_error)?;
+        let scope = Scope {
+            namespace: self
+                .namespace
+                .clone()
+                .filter(|n| !n.is_empty())
+                .or_else(|| registry.default_scope().namespace.clone()),
+            group: self
+                .group
+                .clone()
+                .filter(|g| !g.is_empty())
+                .or_else(|| registry.default_scope().group.clone()),
+        };
+        Ok((registry, scope))
+    }
+}
+
+pub(crate) fn registry_error(error: aduib_registry::RegistryError) -> WorkbenchError {
+    use aduib_registry::RegistryError as E;
+    let kind = match &error {
+        E::InvalidAddress { .. } => crate::ErrorKind::BadInput,
+        E::Unreachable { .. } => crate::ErrorKind::Connect,
+        E::TooLarge { .. } | E::BadReply { .. } | E::Status { .. } => crate::ErrorKind::Protocol,
+        E::Auth { .. } => crate::ErrorKind::Server,
+        E::NoService(_) => crate::ErrorKind::NotFound,
+    };
+    WorkbenchError::new(kind, error.to_string())
+}
+
+/// One instance as the Registry view lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct InstanceView {
+    pub id: String,
+    pub address: String,
+    pub weight: f64,
+    pub healthy: bool,
+    pub enabled: bool,
+    pub ephemeral: bool,
+    pub cluster: String,
+    #[ts(type = "Record<string, string>")]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// How Aduib calls it: `jsonrpc`, `rest`, `grpc`, `thrift`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl From<Instance> for InstanceView {
+    fn from(instance: Instance) -> Self {
+        let endpoint = instance.aduib();
+        InstanceView {
+            address: instance.address(),
+            id: instance.id,
+            weight: instance.weight,
+            healthy: instance.healthy,
+            enabled: instance.enabled,
+            ephemeral: instance.ephemeral,
+            cluster: instance.cluster,
+            metadata: instance.metadata,
+            transport: endpoint.as_ref().map(|e| e.transport.clone()),
+            url: endpoint.map(|e| e.url),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct NamespaceView {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ServicesView {
+    pub total: u32,
+    pub services: Vec<String>,
+}
+
+pub async fn namespaces(target: &RegistryTarget) -> Result<Vec<NamespaceView>, WorkbenchError> {
+    let (registry, _) = target.open()?;
+    let found: Vec<Namespace> = registry.namespaces().await.map_err(registry_error)?;
+    Ok(found
+        .into_iter()
+        .map(|n| NamespaceView {
+            id: n.id,
+            name: n.name,
+        })
+        .collect())
+}
+
+pub async fn services(
+    target: &RegistryTarget,
+    page: u32,
+    page_size: u32,
+    filter: Option<String>,
+) -> Result<ServicesView, WorkbenchError> {
+    let (registry, scope) = target.open()?;
+    let query = PageQuery {
+        page,
+        page_size,
+        name_contains: filter.filter(|f| !f.is_empty()),
+    };
+    let found: ServicePage = registry
+        .services(&scope, &query)
+        .await
+        .map_err(registry_error)?;
+    Ok(ServicesView {
+        total: u32::try_from(found.total).unwrap_or(u32::MAX),
+        services: found.services,
+    })
+}
+
+pub async fn instances(
+    target: &RegistryTarget,
+    service: &str,
+) -> Result<Vec<InstanceView>, WorkbenchError> {
+    let (registry, scope) = target.open()?;
+    let mut found = registry
+        .instances(&scope, service)
+        .await
+        .map_err(registry_error)?;
+    found.sort_by_key(Instance::address);
+    Ok(found.into_iter().map(InstanceView::from).collect())
+}
+
+/// What one instance answered a fan-out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct FanoutResult {
+    pub instance: String,
+    pub transport: String,
+    pub latency_ms: f64,
+    #[ts(type = "unknown")]
+    pub response: Option<Value>,
+    pub error: Option<WorkbenchError>,
+    /// Instances with the same `group` answered alike (status, result and
+    /// error code; ids and timestamps aside).
+    pub group: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct FanoutReport {
+    pub results: Vec<FanoutResult>,
+    /// How many different answers came back (1: all agree).
+    pub distinct: u32,
+}
+
+/// Sends `call` (its data and method) to every Aduib instance of the
+/// service `discovery` names — of the call's transport unless
+/// `any_transport` — at once, bounded; healthy or not, since a fan-out is
+/// how one finds the instance that is off.
+pub async fn fanout(
+    call: &AduibCall,
+    discovery: &Discovery,
+) -> Result<FanoutReport, WorkbenchError> {
+    let target = RegistryTarget {
+        address: discovery.registry.clone(),
+        namespace: discovery.namespace.clone(),
+        group: discovery.group.clone(),
+    };
+    let (registry, scope) = target.open()?;
+    let request = aduib_request(call)?;
+    let wanted = call.transport.name();
+    let mut found = registry
+        .instances(&scope, &discovery.service)
+        .await
+        .map_err(registry_error)?;
+    found.sort_by_key(Instance::address);
+    let endpoints: Vec<(String, aduib_registry::AduibEndpoint)> = found
+        .iter()
+        .filter_map(|i| i.aduib().map(|e| (i.address(), e)))
+        .filter(|(_, e)| discovery.any_transport || e.transport == wanted)
+        .collect();
+    if endpoints.is_empty() {
+        return Err(WorkbenchError::not_found(format!(
+            "no {} instance of {:?} to call",
+            if discovery.any_transport {
+                "Aduib"
+            } else {
+                wanted
+            },
+            discovery.service
+        )));
+    }
+    let base = client_config(call);
+    let results: Vec<(FanoutResult, Option<Value>)> = futures::stream::iter(endpoints)
+        .map(|(address, endpoint)| {
+            let request = request.clone();
+            let config = ClientConfig {
+                transport: match endpoint.transport.as_str() {
+                    "rest" => aduib_client::Transport::Rest,
+                    "grpc" => aduib_client::Transport::Grpc,
+                    "thrift" => aduib_client::Transport::Thrift,
+                    _ => aduib_client::Transport::JsonRpc,
+                },
+                url: endpoint.url.clone(),
+                headers: base.headers.clone(),
+                timeout: base.timeout.or(Some(Duration::from_secs(10))),
+                limits: base.limits,
+            };
+            async move {
+                let started = Instant::now();
+                let answer = match AduibClient::new(config) {
+                    Ok(client) => client.call(&request).await,
+                    Err(error) => Err(error),
+                };
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let (response, error, key) = match answer {
+                    Ok(response) => {
+                        let key = json!({
+                            "status": response.status,
+                            "result": response.result,
+                            "error": response.error.as_ref().map(|e| e.code),
+                        });
+                        (serde_json::to_value(&response).ok(), None, Some(key))
+                    }
+                    Err(error) => (None, Some(WorkbenchError::from(error)), None),
+                };
+                let result = FanoutResult {
+                    instance: address,
+                    transport: endpoint.transport,
+                    latency_ms,
+                    response,
+                    error,
+                    group: 0,
+                };
+                (result, key)
+            }
+        })
+        .buffered(FANOUT_CONCURRENCY)
+        .collect()
+        .await;
+    // Alike answers share a group; failures each by their kind.
+    let mut keys: Vec<Value> = Vec::new();
+    let results = results
+        .into_iter()
+        .map(|(mut result, key)| {
+            let key = key.unwrap_or_else(
+                || json!({ "failed": result.error.as_ref().map(|e| format!("{:?}", e.kind)) }),
+            );
+            let group = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    keys.push(key);
+                    keys.len() - 1
+                }
+            };
+            result.group = u32::try_from(group).unwrap_or(u32::MAX);
+            result
+        })
+        .collect();
+    Ok(FanoutReport {
+        results,
+        distinct: u32::try_from(keys.len()).unwrap_or(u32::MAX),
+    })
+}
