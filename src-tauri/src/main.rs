@@ -8,6 +8,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use aduib_workbench::catalog::MethodInfo;
+use aduib_workbench::discovery::{
+    self, FanoutReport, InstanceView, NamespaceView, RegistryTarget, ServicesView,
+};
 use aduib_workbench::host::{self, Host, HostCall, HostStatus};
 use aduib_workbench::workspace::{self, SavedRequest, WorkspaceFolder, WorkspaceSummary};
 use aduib_workbench::{
@@ -301,6 +304,63 @@ fn task_updates(state: State<'_, App>, updates: Channel<Vec<TrackedTask>>) {
     });
 }
 
+/// The registry the workspace browses, as saved in it.
+#[tauri::command]
+async fn registry_saved(state: State<'_, App>) -> Result<Option<RegistryTarget>, WorkbenchError> {
+    state.workspace()?.registry()
+}
+
+/// Connects to a registry: its namespaces; the connection is saved in the
+/// workspace once it answers.
+#[tauri::command]
+async fn registry_namespaces(
+    state: State<'_, App>,
+    target: RegistryTarget,
+) -> Result<Vec<NamespaceView>, WorkbenchError> {
+    let namespaces = discovery::namespaces(&target).await?;
+    if let Ok(folder) = state.workspace() {
+        folder.save_registry(&target)?;
+    }
+    Ok(namespaces)
+}
+
+#[tauri::command]
+async fn registry_services(
+    target: RegistryTarget,
+    page: u32,
+    page_size: u32,
+    filter: Option<String>,
+) -> Result<ServicesView, WorkbenchError> {
+    discovery::services(&target, page, page_size, filter).await
+}
+
+#[tauri::command]
+async fn registry_instances(
+    target: RegistryTarget,
+    service: String,
+) -> Result<Vec<InstanceView>, WorkbenchError> {
+    discovery::instances(&target, &service).await
+}
+
+/// The same call to every instance of a service (`request.discovery`).
+#[tauri::command]
+async fn fanout(
+    state: State<'_, App>,
+    request: Request,
+    environment: Option<String>,
+) -> Result<FanoutReport, WorkbenchError> {
+    let resolved = state.resolve(request, environment.as_deref())?;
+    match &resolved.request {
+        Request::Aduib(call) => match &call.discovery {
+            Some(found) => discovery::fanout(call, found).await,
+            None => Err(WorkbenchError::bad_input(
+                "a fan-out needs a service in a registry",
+            )),
+        },
+        _ => Err(WorkbenchError::bad_input("a fan-out sends an Aduib call")),
+    }
+}
+
 /// The open workspace: saved requests, environments, unreadable files.
 #[tauri::command]
 async fn workspace_summary(state: State<'_, App>) -> Result<WorkspaceSummary, WorkbenchError> {
@@ -480,6 +540,11 @@ fn main() -> anyhow::Result<()> {
             task_get,
             task_seen,
             task_updates,
+            registry_saved,
+            registry_namespaces,
+            registry_services,
+            registry_instances,
+            fanout,
         ])
         .run(tauri::generate_context!())?;
     Ok(())

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from rnacos import running_rnacos  # noqa: E402
+
 HERE = Path(__file__).parent
 ADUIB_BIN = os.environ.get("ADUIB_BIN", "aduib")
 
@@ -98,3 +101,11 @@ def peer_servers():
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+
+@pytest.fixture
+def rnacos(tmp_path):
+    """A real rnacos on free loopback ports; yields its `host:port`."""
+    with running_rnacos(tmp_path / "rnacos") as address:
+        yield address

@@ -1,12 +1,13 @@
 import { useEffect, useMemo, useState } from "react";
 import { Group, Panel, Separator } from "react-resizable-panels";
-import { Command, FolderOpen, History, ListChecks, Moon, Plus, Send, Server, Sun, X } from "lucide-react";
+import { Command, FolderOpen, History, ListChecks, Moon, Network, Plus, Send, Server, Sun, X } from "lucide-react";
 import type { HostStatus } from "./bindings";
 import * as api from "./api";
 import { Composer } from "./components/Composer";
 import { HistoryView } from "./components/HistoryView";
 import { Palette } from "./components/Palette";
 import { Response } from "./components/Response";
+import { RegistryView } from "./components/RegistryView";
 import { ServerView } from "./components/ServerView";
 import { TasksView } from "./components/TasksView";
 import { badgeOf, EnvironmentPicker, SavedRequests } from "./components/Sidebar";
@@ -19,6 +20,7 @@ const NAV: { view: View; label: string; icon: typeof Send }[] = [
   { view: "compose", label: "Compose", icon: Send },
   { view: "history", label: "History", icon: History },
   { view: "tasks", label: "Tasks", icon: ListChecks },
+  { view: "registry", label: "Registry", icon: Network },
   { view: "server", label: "Server", icon: Server },
   { view: "workspace", label: "Workspace", icon: FolderOpen },
 ];
@@ -125,6 +127,7 @@ export default function App() {
       { id: "history", label: "Go to History", run: () => setView("history") },
       { id: "server", label: "Go to Server", run: () => setView("server") },
       { id: "tasks", label: "Go to Tasks", run: () => setView("tasks") },
+      { id: "registry", label: "Go to Registry", run: () => setView("registry") },
       { id: "task", label: "Run the request as a long task", run: () => void useStore.getState().submitTask() },
       { id: "workspace", label: "Open a workspace folder…", run: () => setView("workspace") },
       { id: "theme", label: dark ? "Switch to light theme" : "Switch to dark theme", run: () => setTheme(dark ? "light" : "dark") },
@@ -228,6 +231,7 @@ export default function App() {
         {view === "history" && <HistoryView />}
         {view === "server" && <ServerView status={status} onStatus={setStatus} />}
         {view === "tasks" && <TasksView />}
+        {view === "registry" && <RegistryView />}
         {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
       </main>
       <Palette actions={actions} />

@@ -3,6 +3,11 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type {
   Detail,
+  FanoutReport,
+  InstanceView,
+  NamespaceView,
+  RegistryTarget,
+  ServicesView,
   Entry,
   Event,
   GrpcTarget,
@@ -66,6 +71,14 @@ export const taskCancel = (taskId: string) => invoke<TrackedTask>("task_cancel",
 export const tasksList = (limit: number) => invoke<TrackedTask[]>("tasks_list", { limit });
 export const taskGet = (taskId: string) => invoke<TrackedTask>("task_get", { taskId });
 export const taskSeen = (taskId: string) => invoke<void>("task_seen", { taskId });
+
+export const registrySaved = () => invoke<RegistryTarget | null>("registry_saved");
+export const registryNamespaces = (target: RegistryTarget) => invoke<NamespaceView[]>("registry_namespaces", { target });
+export const registryServices = (target: RegistryTarget, page: number, pageSize: number, filter: string | null) =>
+  invoke<ServicesView>("registry_services", { target, page, pageSize, filter });
+export const registryInstances = (target: RegistryTarget, service: string) =>
+  invoke<InstanceView[]>("registry_instances", { target, service });
+export const fanout = (request: Request, environment: string | null) => invoke<FanoutReport>("fanout", { request, environment });
 
 /** Every change of every tracked task, from now on, in batches. */
 export function taskUpdates(onTasks: (tasks: TrackedTask[]) => void): Promise<void> {

@@ -285,3 +285,32 @@ ended_while_away: boolean,
 changes: Array<TaskChange>, };
 
 export type TaskChange = { at_ms: number, event: string, status: string, progress: { current: number, total: number, message?: string } | null, };
+
+export type RegistryTarget = { 
+/**
+ * `host:port` or `nacos://host:port?namespace=..&group=..`.
+ */
+address: string, namespace?: string, group?: string, };
+
+export type NamespaceView = { id: string, name: string, };
+
+export type ServicesView = { total: number, services: Array<string>, };
+
+export type InstanceView = { id: string, address: string, weight: number, healthy: boolean, enabled: boolean, ephemeral: boolean, cluster: string, metadata: Record<string, string>, 
+/**
+ * How Aduib calls it: `jsonrpc`, `rest`, `grpc`, `thrift`.
+ */
+transport?: string, url?: string, };
+
+export type FanoutResult = { instance: string, transport: string, latency_ms: number, response: unknown, error: WorkbenchError | null, 
+/**
+ * Instances with the same `group` answered alike (status, result and
+ * error code; ids and timestamps aside).
+ */
+group: number, };
+
+export type FanoutReport = { results: Array<FanoutResult>, 
+/**
+ * How many different answers came back (1: all agree).
+ */
+distinct: number, };

@@ -1,5 +1,5 @@
 // What the Composer edits, and how it becomes an engine Request.
-import type { AduibTransport, CallMode, Header, Request } from "./bindings";
+import type { AduibTransport, CallMode, Discovery, Header, Request } from "./bindings";
 
 export type Kind = "aduib" | "grpc" | "thrift" | "jsonrpc" | "http";
 
@@ -15,6 +15,8 @@ export type Draft = {
   /** Thrift: the IDL file (searched in the demo's thrift folder). */
   idl: string;
   httpMethod: string;
+  /** An Aduib call to a service in a registry instead of `target`. */
+  discovery?: Discovery | null;
 };
 
 /** Where the embedded server listens: its defaults until it reports its own. */
@@ -94,6 +96,7 @@ export function toRequest(draft: Draft): Request {
         data: interactive ? {} : (data as Record<string, unknown>),
         interactive,
         options,
+        ...(draft.discovery ? { discovery: draft.discovery } : {}),
       };
     }
     case "grpc":
@@ -146,6 +149,7 @@ export function fromRequest(request: Request): Draft {
       return {
         ...base, kind: "aduib", transport: request.transport, mode: request.mode, target: request.url,
         method: request.method, body: pretty(request.data), headers, timeoutMs,
+        discovery: request.discovery ?? null,
       };
     case "grpc":
       return { ...base, kind: "grpc", target: request.target, method: request.method, body: request.body, headers, timeoutMs };

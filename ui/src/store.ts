@@ -27,7 +27,7 @@ import {
   toRequest,
 } from "./compose";
 
-export type View = "compose" | "history" | "server" | "workspace" | "tasks";
+export type View = "compose" | "history" | "server" | "workspace" | "tasks" | "registry";
 export type Theme = "light" | "dark";
 
 export type ExchangeView = {

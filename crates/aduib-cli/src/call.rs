@@ -36,23 +36,33 @@ pub async fn send(
     // `${env:NAME}` in --auth is resolved here, in memory; history keeps
     // the reference.
     let request = aduib_workbench::Request::Aduib(call);
-    let exchange = if args
+    let resolved = if args
         .discovery
         .auth
         .as_deref()
         .is_some_and(|a| a.contains("${env:"))
     {
-        workbench.send_resolved(aduib_workbench::workspace::resolve(
-            request,
-            &Default::default(),
-        )?)
+        aduib_workbench::workspace::resolve(request, &Default::default())?
     } else {
-        workbench.send(request)
+        aduib_workbench::workspace::Resolved {
+            request,
+            secrets: Vec::new(),
+        }
     };
-    if from_stdin {
-        session::feed_stdin(&exchange, "--data");
+    if args.repeat > 1 && from_stdin {
+        bail!("--repeat needs the messages in --data, not from stdin");
     }
-    drive(exchange, session::messages).await
+    let mut worst = Outcome::Success;
+    for _ in 0..args.repeat {
+        let exchange = workbench.send_resolved(resolved.clone());
+        if from_stdin {
+            session::feed_stdin(&exchange, "--data");
+        }
+        if drive(exchange, session::messages).await? == Outcome::ServerError {
+            worst = Outcome::ServerError;
+        }
+    }
+    Ok(worst)
 }
 
 /// The call the flags describe, without its data.

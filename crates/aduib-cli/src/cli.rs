@@ -377,6 +377,10 @@ pub struct CallArgs {
     /// Request id (default: a fresh UUID).
     #[arg(long)]
     pub id: Option<String>,
+    /// Send the call N times, one after another, through the same clients
+    /// (and balancer): one answer per line; exit as the worst one.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     #[command(flatten)]
     pub discovery: DiscoveryArgs,
 }

@@ -5,6 +5,9 @@
 use ts_rs::{Config, TS};
 
 use crate::catalog::MethodInfo;
+use crate::discovery::{
+    FanoutReport, FanoutResult, InstanceView, NamespaceView, RegistryTarget, ServicesView,
+};
 use crate::error::{ErrorKind, WorkbenchError};
 use crate::event::{CallStatus, Event, EventBody, Outcome, Summary};
 use crate::grpc::GrpcTarget;
@@ -61,6 +64,12 @@ pub fn typescript() -> String {
         WorkspaceSummary::decl(&config),
         TrackedTask::decl(&config),
         TaskChange::decl(&config),
+        RegistryTarget::decl(&config),
+        NamespaceView::decl(&config),
+        ServicesView::decl(&config),
+        InstanceView::decl(&config),
+        FanoutResult::decl(&config),
+        FanoutReport::decl(&config),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/aduib-workbench by ts-rs; do not edit.\n\

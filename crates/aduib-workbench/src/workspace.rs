@@ -24,6 +24,8 @@ use crate::error::WorkbenchError;
 use crate::redact;
 use crate::request::Request;
 
+/// The registry connection, beside `workspace.toml`.
+const REGISTRY_FILE: &str = "registry.toml";
 /// Saved requests live here, one file each.
 pub const REQUESTS_DIR: &str = "requests";
 /// Environments live here, one TOML file each.
@@ -246,6 +248,28 @@ impl WorkspaceFolder {
     }
 
     /// Deletes the saved request `id`.
+    /// The registry this workspace browses (`registry.toml`), if saved.
+    pub fn registry(&self) -> Result<Option<crate::discovery::RegistryTarget>, WorkbenchError> {
+        let path = self.dir.join(REGISTRY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .map(Some)
+                .map_err(|e| WorkbenchError::bad_input(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, &e)),
+        }
+    }
+
+    /// Saves the registry connection in `registry.toml` (no credentials:
+    /// those come from `$ADUIB_NACOS_USER` / `$ADUIB_NACOS_PASSWORD`).
+    pub fn save_registry(
+        &self,
+        target: &crate::discovery::RegistryTarget,
+    ) -> Result<(), WorkbenchError> {
+        let text = toml::to_string(target).map_err(|e| WorkbenchError::internal(e.to_string()))?;
+        write_atomically(&self.dir.join(REGISTRY_FILE), &text)
+    }
+
     pub fn delete_request(&self, id: &str) -> Result<(), WorkbenchError> {
         let path = self
             .dir

@@ -175,6 +175,7 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           </>
         )}
       </div>
+      {draft.kind === "aduib" && draft.discovery && <ThroughRegistry />}
       {draft.kind !== "http" && draft.kind !== "jsonrpc" && (
         <div className="flex items-center gap-2 border-b border-zinc-200 px-3 py-2 dark:border-zinc-800">
           <span className="w-14 text-xs text-zinc-500">Method</span>
@@ -272,6 +273,47 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           </div>
         )}
       </div>
+    </div>
+  );
+}
+
+const STRATEGIES = ["round_robin", "weighted_round_robin", "random", "weighted_random", "least_requests", "consistent_hash"];
+
+/** A call through a registry: which service, how instances are picked. */
+function ThroughRegistry() {
+  const tab = useStore(activeTab);
+  const edit = useStore((s) => s.edit);
+  const discovery = tab.draft.discovery;
+  if (!discovery) return null;
+  const set = (patch: Partial<typeof discovery>) => edit({ discovery: { ...discovery, ...patch } });
+  return (
+    <div className="flex flex-wrap items-center gap-2 border-b border-indigo-100 bg-indigo-50/60 px-3 py-2 text-xs dark:border-indigo-950 dark:bg-indigo-950/30" data-testid="through-registry">
+      <span className="font-medium text-indigo-800 dark:text-indigo-200">Through the registry</span>
+      <span className="font-mono">{discovery.service}</span>
+      <span className="text-zinc-500">@ {discovery.registry}</span>
+      {discovery.instance ? (
+        <span className="rounded bg-white px-1.5 py-0.5 font-mono dark:bg-zinc-900">only {discovery.instance}</span>
+      ) : (
+        <select
+          value={discovery.strategy}
+          onChange={(e) => set({ strategy: e.target.value })}
+          data-testid="lb-strategy"
+          className="rounded border border-indigo-200 bg-white px-1.5 py-0.5 dark:border-indigo-900 dark:bg-zinc-900"
+        >
+          {STRATEGIES.map((s) => (
+            <option key={s} value={s}>
+              {s.replaceAll("_", " ")}
+            </option>
+          ))}
+        </select>
+      )}
+      <label className="flex items-center gap-1">
+        <input type="checkbox" checked={discovery.idempotent} onChange={(e) => set({ idempotent: e.target.checked })} className="accent-indigo-600" />
+        idempotent (may be retried)
+      </label>
+      <button onClick={() => edit({ discovery: null })} className="ml-auto rounded px-1.5 py-0.5 text-zinc-500 hover:bg-white hover:text-zinc-800 dark:hover:bg-zinc-900" title="Call the URL above instead">
+        Use the URL instead
+      </button>
     </div>
   );
 }
