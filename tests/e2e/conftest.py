@@ -22,6 +22,11 @@ import pytest
 
 from webdriver import Driver
 
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from rnacos import running_rnacos  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 APP = os.environ.get("ADUIB_APP", str(TARGET / "debug" / "aduib-app"))
@@ -221,3 +226,19 @@ def pytest_runtest_makereport(item, call):
                 driver.screenshot(str(ARTIFACTS / f"FAILED-{item.name}.png"))
             except Exception:  # the window may be what failed
                 pass
+
+
+@pytest.fixture(scope="session")
+def registered_server(tmp_path_factory):
+    """A real rnacos, and `aduib serve` registered in it: (nacos address, server URL)."""
+    with running_rnacos(tmp_path_factory.mktemp("rnacos")) as nacos:
+        server = subprocess.Popen(
+            [CLI, "--no-history", "serve", "--jsonrpc", "127.0.0.1:0", "--register", f"nacos://{nacos}"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        try:
+            url = server.stdout.readline().split()[1]
+            yield nacos, url
+        finally:
+            server.terminate()
+            server.wait(10)

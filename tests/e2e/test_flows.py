@@ -346,3 +346,43 @@ def test_a_task_that_ended_while_the_app_was_closed_shows_on_the_next_start(app,
     finally:
         server.terminate()
         server.wait(5)
+
+
+def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d, registered_server):
+    nacos, url = registered_server
+    d.find('[data-testid="nav-registry"]').click()
+    d.find('[data-testid="registry-address"]').replace(nacos)
+    d.find('[data-testid="registry-connect"]').click()
+    d.wait(lambda: "CaculService" in (d.text_of('[data-testid="registry-services"]') or ""), timeout=15, message="services listed")
+    d.execute(
+        "[...document.querySelectorAll('[data-testid=\"registry-service\"]')]"
+        ".find(e => e.textContent.trim() === 'CaculService').click()"
+    )
+    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 1, message="its instance")
+    instance = d.text_of('[data-testid="registry-instance"]')
+    assert url.removeprefix("http://") in instance and "healthy" in instance and "protocol=AduibRpc" in instance, instance
+    assert "+7 more" in instance, instance
+
+    d.find('[data-testid="registry-fanout"]').click()
+    summary = d.wait(lambda: d.text_of('[data-testid="fanout-summary"]'), timeout=15, message="fan-out done")
+    assert summary == "1 instance · answered", summary
+    assert "3" in d.text_of('[data-testid="fanout-result"]')
+    shot(d, "registry-light")
+
+    # Through the balancer: the Composer shows where the call goes, and the timeline where it went.
+    d.find('[data-testid="registry-call-balanced"]').click()
+    d.find('[data-testid="through-registry"]')
+    send(d)
+    d.wait(lambda: status(d) == "OK", timeout=15, message="balanced call OK")
+    assert json.loads(response_text(d))["result"] == 3
+    d.find('[data-testid="response-tab-timeline"]').click()
+    rows = d.execute("return [...document.querySelectorAll('[data-testid=\"timeline-row\"]')].map(r => r.textContent)")
+    assert any("routed to" in r and url.removeprefix("http://") in r for r in rows), rows
+    shot(d, "compose-through-registry-light")
+
+    # One chosen instance: a plain call to its URL.
+    d.find('[data-testid="nav-registry"]').click()
+    d.find('[data-testid="registry-call-instance"]', timeout=15).click()
+    assert d.find('[data-testid="target"]').attribute("value") == url
+    send(d)
+    d.wait(lambda: status(d) == "OK", timeout=15, message="instance call OK")

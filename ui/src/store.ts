@@ -142,6 +142,9 @@ type State = {
   /** Tracked tasks, newest first; the one the Tasks view shows. */
   tasks: TrackedTask[];
   selectedTask: string | null;
+  /** The Registry view's chosen service, kept while other views are open. */
+  registryService: string | null;
+  setRegistryService: (service: string | null) => void;
   selectTask: (id: string | null) => void;
   /** Submits the active tab's request as a task; shows it in the Tasks view. */
   submitTask: () => Promise<void>;
@@ -168,6 +171,8 @@ export const useStore = create<State>((set, get) => {
     tabs: [first],
     tasks: [],
     selectedTask: null,
+    registryService: null,
+    setRegistryService: (registryService) => set({ registryService }),
     selectTask: (selectedTask) => set({ selectedTask }),
     submitTask: async () => {
       const t = current();

@@ -145,6 +145,11 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
             {["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].map((m) => <option key={m}>{m}</option>)}
           </select>
         )}
+        {draft.kind === "aduib" && draft.discovery ? (
+          <span className="min-w-0 flex-1 truncate px-1 text-[12.5px] text-zinc-500" data-testid="target-registry">
+            {draft.discovery.service} through {draft.discovery.registry}
+          </span>
+        ) : (
         <input
           id="target"
           value={draft.target}
@@ -153,13 +158,14 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           placeholder="host:port or http://host:port"
           className="min-w-0 flex-1 rounded-md border border-zinc-200 bg-transparent px-2.5 py-1.5 font-mono text-[12.5px] outline-none focus:border-indigo-400 dark:border-zinc-700"
         />
+        )}
         {running ? (
           <button onClick={cancel} data-testid="cancel" title="Cancel (Esc)" className="flex items-center gap-1.5 rounded-md bg-rose-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-rose-500">
             <Square size={13} /> Cancel
           </button>
         ) : (
           <>
-            {draft.kind === "aduib" && draft.mode === "unary" && (
+            {draft.kind === "aduib" && draft.mode === "unary" && !draft.discovery && (
               <button
                 onClick={() => void submitTask()}
                 data-testid="run-as-task"

@@ -12,6 +12,8 @@ import { useStore } from "../store";
 const PAGE = 100;
 /** How often the shown instances are asked for again while the view is open. */
 const REFRESH_MS = 3000;
+/** The metadata shown at a glance; the rest is in the row's tooltip. */
+const SHOWN_METADATA = ["protocol", "scheme", "service_name", "version"];
 const GROUP_COLORS = ["bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
 
 function transportOf(t: string | undefined): AduibTransport {
@@ -25,7 +27,8 @@ export function RegistryView() {
   const [services, setServices] = useState<{ total: number; services: string[] } | null>(null);
   const [filter, setFilter] = useState("");
   const [page, setPage] = useState(1);
-  const [service, setService] = useState<string | null>(null);
+  const service = useStore((s) => s.registryService);
+  const setService = useStore((s) => s.setRegistryService);
   const [instances, setInstances] = useState<InstanceView[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -41,6 +44,8 @@ export function RegistryView() {
         }
       })
       .catch(() => undefined);
+    // Once, on opening: `connect` is recreated every render.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const connect = async (next: RegistryTarget) => {
@@ -49,10 +54,13 @@ export function RegistryView() {
     try {
       const found = await api.registryNamespaces(next);
       setNamespaces(found);
+      // Another registry, namespace or group: another set of services.
+      if (next.address !== target.address || next.namespace !== target.namespace || next.group !== target.group) {
+        if (target.address) setService(null);
+        setInstances(null);
+        setPage(1);
+      }
       setTarget(next);
-      setService(null);
-      setInstances(null);
-      setPage(1);
     } catch (e) {
       setNamespaces(null);
       setServices(null);
@@ -290,35 +298,40 @@ function ServicePanel({
         </button>
       </div>
       <table className="w-full text-xs" data-testid="registry-instances">
-        <thead className="text-left text-[11px] uppercase tracking-wide text-zinc-400">
+        <thead className="text-left text-[11px] uppercase tracking-wide text-zinc-400 [&_th]:px-2 [&_th]:py-1 [&_th]:font-medium">
           <tr>
-            <th className="py-1 font-medium">Address</th>
-            <th className="font-medium">Transport</th>
-            <th className="font-medium">Weight</th>
-            <th className="font-medium">Health</th>
-            <th className="font-medium">Cluster</th>
-            <th className="font-medium">Metadata</th>
+            <th>Address</th>
+            <th>Transport</th>
+            <th className="text-right">Weight</th>
+            <th>Health</th>
+            <th>Cluster</th>
+            <th>Metadata</th>
             <th />
           </tr>
         </thead>
         <tbody>
           {instances?.map((i) => (
-            <tr key={i.address} className="border-t border-zinc-100 align-top dark:border-zinc-800" data-testid="registry-instance">
-              <td className="py-1.5 font-mono">{i.address}</td>
+            <tr key={i.address} className="border-t border-zinc-100 align-top dark:border-zinc-800 [&_td]:whitespace-nowrap [&_td]:px-2 [&_td]:py-1.5" data-testid="registry-instance">
+              <td className="font-mono">{i.address}</td>
               <td>{i.transport ?? <span className="text-zinc-400">not Aduib</span>}</td>
-              <td className="tabular-nums">{i.weight}</td>
+              <td className="text-right tabular-nums">{i.weight}</td>
               <td>
                 <span className={`mr-1 inline-block h-2 w-2 rounded-full ${!i.enabled ? "bg-zinc-400" : i.healthy ? "bg-emerald-500" : "bg-rose-500"}`} />
                 {!i.enabled ? "disabled" : i.healthy ? "healthy" : "unhealthy"}
               </td>
               <td>{i.cluster}</td>
-              <td className="max-w-[22rem]">
+              <td className="w-full" title={Object.entries(i.metadata).map(([k, v]) => `${k}=${v}`).join("\n")}>
                 <div className="flex flex-wrap gap-1">
-                  {Object.entries(i.metadata).map(([k, v]) => (
-                    <span key={k} className="rounded bg-zinc-100 px-1 font-mono text-[10.5px] dark:bg-zinc-800" title={`${k}=${v}`}>
-                      {k}={v.length > 18 ? `${v.slice(0, 18)}…` : v}
-                    </span>
-                  ))}
+                  {Object.entries(i.metadata)
+                    .filter(([k]) => SHOWN_METADATA.includes(k))
+                    .map(([k, v]) => (
+                      <span key={k} className="rounded bg-zinc-100 px-1 font-mono text-[10.5px] dark:bg-zinc-800">
+                        {k}={v.length > 18 ? `${v.slice(0, 18)}…` : v}
+                      </span>
+                    ))}
+                  {Object.keys(i.metadata).filter((k) => !SHOWN_METADATA.includes(k)).length > 0 && (
+                    <span className="px-1 text-[10.5px] text-zinc-400">+{Object.keys(i.metadata).filter((k) => !SHOWN_METADATA.includes(k)).length} more</span>
+                  )}
                 </div>
               </td>
               <td className="text-right">
@@ -349,7 +362,8 @@ function ServicePanel({
         {report && (
           <div className="mt-3" data-testid="fanout-report">
             <p className="mb-2 text-xs font-medium" data-testid="fanout-summary">
-              {report.results.length} instances · {report.distinct === 1 ? "all answered alike" : `${report.distinct} different answers`}
+              {report.results.length === 1 ? "1 instance" : `${report.results.length} instances`} ·{" "}
+              {report.distinct === 1 ? (report.results.length === 1 ? "answered" : "all answered alike") : `${report.distinct} different answers`}
             </p>
             <div className="grid gap-2" style={{ gridTemplateColumns: `repeat(${Math.min(report.results.length, 3)}, minmax(0, 1fr))` }}>
               {report.results.map((r) => (
