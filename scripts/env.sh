@@ -6,3 +6,8 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # Tools the scripts install (tauri-driver) live here, outside the clone.
 export ADUIB_TOOLS=${ADUIB_TOOLS:-$ADUIB_CACHE/tools}
 export PATH=$ADUIB_TOOLS/bin:$PATH
+# CI builds a fresh clone in a new folder each time: incremental state for a
+# path that never comes back only fills the disk (it reached 23 GB here).
+if [[ -n ${CI:-} ]]; then
+  export CARGO_INCREMENTAL=0
+fi

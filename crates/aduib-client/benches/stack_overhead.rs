@@ -1,0 +1,114 @@
+//! What the client stack adds to a unary call: a `ServiceClient` (registry
+//! lookup, balancer, retry policy and budget, deadline, auth) against a
+//! plain `AduibClient::call` to the same server, with the same request on
+//! the same runtime, in interleaved rounds so drift on the machine lands on
+//! both. Prints median latencies and their ratio (target: ≤ 1.05).
+//!
+//! `cargo bench -p aduib-client --bench stack_overhead`
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aduib_client::stack::{Auth, RetryPolicy, ServiceClient, ServiceTarget, StackConfig};
+use aduib_client::{AduibClient, ClientConfig, Transport as ClientTransport};
+use aduib_core::AduibRequest;
+use aduib_registry::balance::Strategy;
+use aduib_registry::{MemoryRegistry, Registration, Registry, Scope};
+use aduib_server::demo::register_cacul_service;
+use aduib_server::{HandlerRegistry, Server, ServerConfig, Transport};
+use serde_json::json;
+
+const ROUNDS: usize = 20;
+const CALLS_PER_ROUND: usize = 500;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut handlers = HandlerRegistry::new();
+        register_cacul_service(&mut handlers);
+        let any: SocketAddr = "127.0.0.1:0".parse()?;
+        let server = Server::new(handlers, ServerConfig::default())
+            .start(&[(Transport::JsonRpc, any)])
+            .await?;
+        let endpoint = server.endpoints()[0];
+
+        let plain = AduibClient::new(ClientConfig {
+            transport: ClientTransport::JsonRpc,
+            url: endpoint.url(),
+            headers: Auth::Bearer("bench-token".into()).headers(),
+            timeout: Some(Duration::from_secs(10)),
+            limits: aduib_core::Limits::default(),
+        })?;
+        let registry = Arc::new(MemoryRegistry::new());
+        registry
+            .register(&Registration {
+                scope: Scope::default(),
+                service: "CaculService".into(),
+                ip: endpoint.addr.ip().to_string(),
+                port: endpoint.addr.port(),
+                weight: 1.0,
+                ephemeral: true,
+                cluster: None,
+                metadata: BTreeMap::from([("scheme".to_owned(), "jsonrpc".to_owned())]),
+            })
+            .await?;
+        let stacked = ServiceClient::new(
+            registry,
+            StackConfig {
+                target: ServiceTarget {
+                    scope: Scope::default(),
+                    service: "CaculService".into(),
+                    strategy: Strategy::WeightedRoundRobin,
+                    instance: None,
+                    transport: Some(ClientTransport::JsonRpc),
+                    hash_field: None,
+                },
+                retry: RetryPolicy::new(3, true),
+                timeout: Some(Duration::from_secs(10)),
+                auth: Some(Auth::Bearer("bench-token".into())),
+                headers: Vec::new(),
+                limits: aduib_core::Limits::default(),
+                refresh: Duration::from_secs(5),
+            },
+        );
+        let request = AduibRequest::new(
+            "b",
+            "rpc.v2/CaculService/CaculService.add",
+            json!({"x": 1, "y": 2}).as_object().cloned().unwrap_or_default(),
+        );
+        // Warm both: connections, the registry's first answer.
+        for _ in 0..200 {
+            plain.call(&request).await?;
+            stacked.call(&request).await.map_err(|e| e.error)?;
+        }
+        let (mut raw, mut stack) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            for _ in 0..CALLS_PER_ROUND {
+                let started = Instant::now();
+                plain.call(&request).await?;
+                raw.push(started.elapsed());
+                let started = Instant::now();
+                stacked.call(&request).await.map_err(|e| e.error)?;
+                stack.push(started.elapsed());
+            }
+        }
+        let (raw, stack) = (median(raw), median(stack));
+        println!("plain AduibClient::call   median {raw:?}");
+        println!("ServiceClient::call       median {stack:?}");
+        println!(
+            "stack / plain             {:.3}x (target <= 1.05)",
+            stack.as_secs_f64() / raw.as_secs_f64()
+        );
+        server.shutdown(Duration::from_secs(1)).await;
+        Ok(())
+    })
+}
