@@ -83,7 +83,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let request = AduibRequest::new(
             "b",
             "rpc.v2/CaculService/CaculService.add",
-            json!({"x": 1, "y": 2}).as_object().cloned().unwrap_or_default(),
+            json!({"x": 1, "y": 2})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         );
         // Warm both: connections, the registry's first answer.
         for _ in 0..200 {
