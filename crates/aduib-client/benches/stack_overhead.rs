@@ -88,16 +88,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .cloned()
                 .unwrap_or_default(),
         );
+        // The stack sends what is left of its deadline as qos.timeout_ms,
+        // which the server then enforces; the plain call carries the same,
+        // so the ratio is what the client side adds.
+        let mut plain_request = request.clone();
+        plain_request
+            .qos
+            .get_or_insert_with(Default::default)
+            .timeout_ms = Some(10_000);
         // Warm both: connections, the registry's first answer.
         for _ in 0..200 {
-            plain.call(&request).await?;
+            plain.call(&plain_request).await?;
             stacked.call(&request).await.map_err(|e| e.error)?;
         }
         let (mut raw, mut stack) = (Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             for _ in 0..CALLS_PER_ROUND {
                 let started = Instant::now();
-                plain.call(&request).await?;
+                plain.call(&plain_request).await?;
                 raw.push(started.elapsed());
                 let started = Instant::now();
                 stacked.call(&request).await.map_err(|e| e.error)?;

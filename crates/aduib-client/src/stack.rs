@@ -246,7 +246,8 @@ pub struct StackError {
 /// instances that already failed this call.
 #[derive(Debug, Clone)]
 pub struct Attempt {
-    pub request: AduibRequest,
+    /// Shared: a retry clones the attempt, not the request.
+    pub request: Arc<AduibRequest>,
     deadline: Option<Instant>,
     excluded: Vec<String>,
     attempts: u32,
@@ -279,7 +280,8 @@ struct BalancedInner {
     config: ClientConfigBase,
     refresh: Duration,
     known: Mutex<Option<Known>>,
-    clients: Mutex<HashMap<(String, String), AduibClient>>,
+    /// Per URL, one client per transport (JSON-RPC and REST share URLs).
+    clients: Mutex<HashMap<String, [Option<Arc<AduibClient>>; 4]>>,
 }
 
 #[derive(Debug, Clone)]
@@ -291,7 +293,7 @@ struct ClientConfigBase {
 
 #[derive(Debug, Clone)]
 struct Known {
-    instances: Vec<Instance>,
+    instances: Arc<Vec<Instance>>,
     at: Instant,
 }
 
@@ -302,7 +304,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Balanced {
     /// The instances to choose from: fresh, or the last known when the
     /// registry cannot answer (then `stale`).
-    async fn instances(&self) -> Result<(Vec<Instance>, bool), ClientError> {
+    async fn instances(&self) -> Result<(Arc<Vec<Instance>>, bool), ClientError> {
         let inner = &self.inner;
         if let Some(known) = lock(&inner.known).clone()
             && known.at.elapsed() < inner.refresh
@@ -315,6 +317,7 @@ impl Balanced {
             .await
         {
             Ok(instances) => {
+                let instances = Arc::new(instances);
                 *lock(&inner.known) = Some(Known {
                     instances: instances.clone(),
                     at: Instant::now(),
@@ -331,10 +334,15 @@ impl Balanced {
         }
     }
 
-    fn client(&self, transport: Transport, url: &str) -> Result<AduibClient, ClientError> {
-        let key = (format!("{transport:?}"), url.to_owned());
+    fn client(&self, transport: Transport, url: &str) -> Result<Arc<AduibClient>, ClientError> {
+        let slot = match transport {
+            Transport::JsonRpc => 0,
+            Transport::Rest => 1,
+            Transport::Grpc => 2,
+            Transport::Thrift => 3,
+        };
         let mut clients = lock(&self.inner.clients);
-        if let Some(client) = clients.get(&key) {
+        if let Some(client) = clients.get(url).and_then(|slots| slots[slot].as_ref()) {
             return Ok(client.clone());
         }
         let base = &self.inner.config;
@@ -342,14 +350,14 @@ impl Balanced {
         if let Some(auth) = &self.inner.auth {
             headers.extend(auth.headers());
         }
-        let client = AduibClient::new(ClientConfig {
+        let client = Arc::new(AduibClient::new(ClientConfig {
             transport,
             url: url.to_owned(),
             headers,
             timeout: base.timeout,
             limits: base.limits,
-        })?;
-        clients.insert(key, client.clone());
+        })?);
+        clients.entry(url.to_owned()).or_default()[slot] = Some(client.clone());
         Ok(client)
     }
 
@@ -365,17 +373,18 @@ impl Balanced {
             .await
             .map_err(|error| fail(error, None, false, false))?;
         let target = &self.inner.target;
-        let candidates: Vec<Instance> = instances
-            .into_iter()
+        // References only: this runs on every call, over every instance.
+        let candidates: Vec<&Instance> = instances
+            .iter()
             .filter(|i| match &target.instance {
                 Some(wanted) => &i.id == wanted || &i.address() == wanted,
                 None => true,
             })
             .filter(|i| {
-                i.aduib().is_some_and(|e| {
+                i.aduib_transport().is_some_and(|t| {
                     target
                         .transport
-                        .is_none_or(|t| transport_of(&e.transport) == Some(t))
+                        .is_none_or(|want| transport_of(t) == Some(want))
                 })
             })
             .collect();
@@ -385,18 +394,27 @@ impl Balanced {
         }
         // Instances that failed this call go last: used only when nothing
         // else is left.
-        let fresh: Vec<Instance> = candidates
-            .iter()
-            .filter(|i| !attempt.excluded.contains(&i.address()))
-            .cloned()
-            .collect();
-        let pool = if fresh.iter().any(Instance::callable) {
+        let fresh: Vec<&Instance> = if attempt.excluded.is_empty() {
+            candidates.clone()
+        } else {
+            candidates
+                .iter()
+                .filter(|i| !attempt.excluded.contains(&i.address()))
+                .copied()
+                .collect()
+        };
+        let pool = if fresh.iter().any(|i| i.callable()) {
             fresh
         } else {
             candidates
         };
-        let key = hash_key(&attempt.request, target.hash_field.as_deref());
-        let Some(picked) = self.inner.balancer.pick(&pool, Some(&key)) else {
+        let key = match target.strategy {
+            Strategy::ConsistentHash => {
+                Some(hash_key(&attempt.request, target.hash_field.as_deref()))
+            }
+            _ => None,
+        };
+        let Some(picked) = self.inner.balancer.pick(pool, key.as_deref()) else {
             let error = ClientError::Setup(format!(
                 "no instance of {:?} is healthy and enabled with a weight above 0",
                 target.service
@@ -416,12 +434,13 @@ impl Balanced {
         let client = self
             .client(transport, &endpoint.url)
             .map_err(|error| fail(error, Some(address.clone()), false, stale))?;
+        let request = Arc::make_mut(&mut attempt.request);
         if let Some(auth) = &self.inner.auth {
-            auth.apply(&mut attempt.request);
+            auth.apply(request);
         }
         if let Some(deadline) = attempt.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
-            let qos = attempt.request.qos.get_or_insert_with(Default::default);
+            let qos = request.qos.get_or_insert_with(Default::default);
             qos.timeout_ms = Some(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1));
         }
         let route = Route {
@@ -464,6 +483,10 @@ impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for Ret
                 .qos
                 .as_ref()
                 .is_some_and(|q| q.idempotency_key.is_some());
+        // A refused connection sent nothing: trying elsewhere adds no load
+        // anywhere, so it does not draw on the budget (which would
+        // otherwise run dry exactly when an instance dies).
+        let never_sent = matches!(result, Err(f) if !f.maybe_sent);
         let (instance, retry) = match result {
             Ok((response, route)) => {
                 let code = response.error.as_ref().map(|e| e.code);
@@ -496,7 +519,7 @@ impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for Ret
         if attempt.deadline.is_some_and(|d| Instant::now() + wait >= d) {
             return None;
         }
-        if !self.budget.withdraw() {
+        if !never_sent && !self.budget.withdraw() {
             tracing::debug!("the retry budget is spent; not trying again");
             return None;
         }
@@ -546,7 +569,7 @@ impl ServiceClient {
     pub async fn call(&self, request: &AduibRequest) -> Result<(AduibResponse, Route), StackError> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let attempt = Attempt {
-            request: request.clone(),
+            request: Arc::new(request.clone()),
             deadline,
             excluded: Vec::new(),
             attempts: 0,

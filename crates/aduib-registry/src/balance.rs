@@ -67,7 +67,8 @@ impl FromStr for Strategy {
 }
 
 /// Picks instances by one strategy, keeping what the strategy needs between
-/// calls (a counter, current weights, calls in flight). Clone it freely.
+/// calls (a counter, current weights, calls in flight), keyed by instance
+/// id. Clone it freely.
 #[derive(Debug, Clone, Default)]
 pub struct Balancer {
     strategy: Strategy,
@@ -93,11 +94,11 @@ pub struct Picked {
 impl Drop for Picked {
     fn drop(&mut self) {
         let mut state = lock(&self.state);
-        let address = self.instance.address();
-        if let Some(count) = state.in_flight.get_mut(&address) {
+        let id = self.instance.id.as_str();
+        if let Some(count) = state.in_flight.get_mut(id) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                state.in_flight.remove(&address);
+                state.in_flight.remove(id);
             }
         }
     }
@@ -122,13 +123,17 @@ impl Balancer {
     /// The instance for the next call, among the callable ones; `key` is
     /// what consistent hashing hashes (others ignore it). `None` when no
     /// instance is callable.
-    pub fn pick(&self, instances: &[Instance], key: Option<&str>) -> Option<Picked> {
-        let mut callable: Vec<&Instance> = instances.iter().filter(|i| i.callable()).collect();
+    pub fn pick<'a>(
+        &self,
+        instances: impl IntoIterator<Item = &'a Instance>,
+        key: Option<&str>,
+    ) -> Option<Picked> {
+        let mut callable: Vec<&Instance> = instances.into_iter().filter(|i| i.callable()).collect();
         if callable.is_empty() {
             return None;
         }
         // A stable order, whatever order the registry answered in.
-        callable.sort_by_key(|i| i.address());
+        callable.sort_by(|a, b| (a.ip.as_str(), a.port).cmp(&(b.ip.as_str(), b.port)));
         let mut state = lock(&self.state);
         let chosen = match self.strategy {
             Strategy::RoundRobin => {
@@ -143,7 +148,12 @@ impl Balancer {
             Strategy::ConsistentHash => rendezvous(&callable, key.unwrap_or_default()),
         };
         let instance = chosen.clone();
-        *state.in_flight.entry(instance.address()).or_default() += 1;
+        match state.in_flight.get_mut(instance.id.as_str()) {
+            Some(count) => *count += 1,
+            None => {
+                state.in_flight.insert(instance.id.clone(), 1);
+            }
+        }
         drop(state);
         Some(Picked {
             instance,
@@ -164,21 +174,27 @@ impl Balancer {
 /// nginx's smooth weighted round robin.
 fn smooth_weighted<'a>(state: &mut State, callable: &[&'a Instance]) -> &'a Instance {
     // Instances that went away take their current weight with them.
-    state
-        .current
-        .retain(|address, _| callable.iter().any(|i| &i.address() == address));
+    if state.current.len() > callable.len() {
+        state
+            .current
+            .retain(|id, _| callable.iter().any(|i| i.id == *id));
+    }
     let total: f64 = callable.iter().map(|i| i.weight).sum();
     let mut best = callable[0];
     let mut best_weight = f64::MIN;
     for instance in callable {
-        let current = state.current.entry(instance.address()).or_insert(0.0);
-        *current += instance.weight;
-        if *current > best_weight {
-            best_weight = *current;
-            best = instance;
+        if !state.current.contains_key(instance.id.as_str()) {
+            state.current.insert(instance.id.clone(), 0.0);
+        }
+        if let Some(current) = state.current.get_mut(instance.id.as_str()) {
+            *current += instance.weight;
+            if *current > best_weight {
+                best_weight = *current;
+                best = instance;
+            }
         }
     }
-    if let Some(current) = state.current.get_mut(&best.address()) {
+    if let Some(current) = state.current.get_mut(best.id.as_str()) {
         *current -= total;
     }
     best
@@ -206,7 +222,7 @@ fn least_requests<'a>(state: &State, callable: &[&'a Instance]) -> &'a Instance 
         b += 1;
     }
     let load =
-        |i: &Instance| state.in_flight.get(&i.address()).copied().unwrap_or(0) as f64 / i.weight;
+        |i: &Instance| state.in_flight.get(i.id.as_str()).copied().unwrap_or(0) as f64 / i.weight;
     if load(callable[b]) < load(callable[a]) {
         callable[b]
     } else {
@@ -220,10 +236,11 @@ fn rendezvous<'a>(callable: &[&'a Instance], key: &str) -> &'a Instance {
     let mut best = callable[0];
     let mut best_score = f64::MIN;
     for instance in callable {
-        let hash = fnv1a(
-            key.as_bytes(),
-            fnv1a(instance.address().as_bytes(), FNV_OFFSET),
+        let seed = fnv1a(
+            &instance.port.to_le_bytes(),
+            fnv1a(instance.ip.as_bytes(), FNV_OFFSET),
         );
+        let hash = fnv1a(key.as_bytes(), seed);
         // 53 bits into (0, 1): never 0, so the logarithm is finite.
         let unit = ((hash >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
         let score = -instance.weight / unit.ln();
@@ -397,13 +414,13 @@ mod tests {
         let held: Vec<Picked> = (0..10)
             .map(|_| balancer.pick(&instances[..1], None).unwrap())
             .collect();
-        assert_eq!(balancer.in_flight("127.0.0.1:1"), 10);
+        assert_eq!(balancer.in_flight("1"), 10);
         // ...so the two-choice pick always prefers the idle one.
         for _ in 0..50 {
             assert_eq!(balancer.pick(&instances, None).unwrap().instance.port, 2);
         }
         drop(held);
-        assert_eq!(balancer.in_flight("127.0.0.1:1"), 0);
+        assert_eq!(balancer.in_flight("1"), 0);
     }
 
     #[test]
