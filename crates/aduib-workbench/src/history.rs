@@ -192,19 +192,11 @@ impl History {
     /// Opens (creating and migrating) the history database at `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<History, HistoryError> {
         let path = path.into();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Folder {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+        let writer = open_database(&path)?;
         let db = |source| HistoryError::Database {
             path: path.display().to_string(),
             source,
         };
-        let mut writer = Connection::open(&path).map_err(db)?;
-        configure(&writer).map_err(db)?;
-        migrate(&mut writer, &path)?;
         let reader = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -444,7 +436,26 @@ fn match_expression(text: &str) -> String {
         .join(" ")
 }
 
-pub(crate) fn configure(db: &Connection) -> rusqlite::Result<()> {
+/// Opens (creating its folder, configuring and migrating) the database at
+/// `path`: the one way history and the task tracker open it.
+pub(crate) fn open_database(path: &Path) -> Result<Connection, HistoryError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| HistoryError::Folder {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let db = |source| HistoryError::Database {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut connection = Connection::open(path).map_err(db)?;
+    configure(&connection).map_err(db)?;
+    migrate(&mut connection, path)?;
+    Ok(connection)
+}
+
+fn configure(db: &Connection) -> rusqlite::Result<()> {
     db.busy_timeout(std::time::Duration::from_secs(5))?;
     // WAL: readers never wait for the writer; NORMAL: a commit survives the
     // process being killed (not a power cut, which history can afford).
@@ -458,7 +469,7 @@ pub(crate) fn configure(db: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub(crate) fn migrate(db: &mut Connection, path: &Path) -> Result<(), HistoryError> {
+fn migrate(db: &mut Connection, path: &Path) -> Result<(), HistoryError> {
     let err = |source| HistoryError::Database {
         path: path.display().to_string(),
         source,

@@ -93,18 +93,12 @@ pub(crate) async fn aduib(
     if let Some(discovery) = &call.discovery {
         return discovered(caches, call, discovery, emitter).await;
     }
-    let method = MethodName::parse_lenient(&call.method)
-        .map_err(|e| WorkbenchError::bad_input(format!("method {:?}: {e}", call.method)))?
-        .to_string();
-    let id = call
-        .id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let first = aduib_request(call)?;
     let client = caches.aduib_client(call)?;
     let mut verdict = Verdict::default();
     match call.mode {
         CallMode::Unary | CallMode::ServerStream => {
-            let request = AduibRequest::new(id, method, object(call.data.clone(), "data")?);
+            let request = first;
             emitter.sent(to_json(&request));
             if call.mode == CallMode::Unary {
                 verdict.report(emitter, client.call(&request).boxed().await?);
@@ -120,6 +114,7 @@ pub(crate) async fn aduib(
                 object(data.clone(), &format!("message {}", i + 1))?;
             }
             let messages = request_messages(call.messages.clone(), input, call.interactive);
+            let (id, method) = (first.id.unwrap_or_default(), first.method);
             let sender = emitter.clone();
             let mut n = 0;
             let requests = messages

@@ -113,21 +113,7 @@ impl TaskTracker {
     /// migrating it).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, HistoryError> {
         let path = path.into();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::Folder {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let mut db = Connection::open(&path).map_err(|source| HistoryError::Database {
-            path: path.display().to_string(),
-            source,
-        })?;
-        history::configure(&db).map_err(|source| HistoryError::Database {
-            path: path.display().to_string(),
-            source,
-        })?;
-        history::migrate(&mut db, &path)?;
+        let db = history::open_database(&path)?;
         Ok(TaskTracker {
             path,
             db: Mutex::new(db),
