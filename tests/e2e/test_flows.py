@@ -350,6 +350,18 @@ def test_a_task_that_ended_while_the_app_was_closed_shows_on_the_next_start(app,
 
 def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d, registered_server):
     nacos, url = registered_server
+    # A second instance that is registered but dead: the fan-out tells them apart.
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    metadata = urllib.parse.quote(json.dumps({"scheme": "jsonrpc", "protocol": "AduibRpc", "service_name": "CaculService"}))
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://{nacos}/nacos/v1/ns/instance?serviceName=CaculService&ip=127.0.0.1&port={dead}"
+        f"&ephemeral=false&metadata={metadata}", method="POST"), timeout=5).read()
     d.find('[data-testid="nav-registry"]').click()
     d.find('[data-testid="registry-address"]').replace(nacos)
     d.find('[data-testid="registry-connect"]').click()
@@ -358,15 +370,16 @@ def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d
         "[...document.querySelectorAll('[data-testid=\"registry-service\"]')]"
         ".find(e => e.textContent.trim() === 'CaculService').click()"
     )
-    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 1, message="its instance")
-    instance = d.text_of('[data-testid="registry-instance"]')
-    assert url.removeprefix("http://") in instance and "healthy" in instance and "protocol=AduibRpc" in instance, instance
-    assert "+7 more" in instance, instance
+    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 2, message="its two instances")
+    rows = d.execute("return [...document.querySelectorAll('[data-testid=\"registry-instance\"]')].map(r => r.textContent)")
+    ours = next(r for r in rows if url.removeprefix("http://") in r)
+    assert "healthy" in ours and "protocol=AduibRpc" in ours and "+7 more" in ours, ours
 
     d.find('[data-testid="registry-fanout"]').click()
     summary = d.wait(lambda: d.text_of('[data-testid="fanout-summary"]'), timeout=15, message="fan-out done")
-    assert summary == "1 instance · answered", summary
-    assert "3" in d.text_of('[data-testid="fanout-result"]')
+    assert summary == "2 instances · 2 different answers", summary
+    diff = d.text_of('[data-testid="fanout-diff"]')
+    assert "3" in diff and "connect" in diff.lower(), diff
     shot(d, "registry-light")
 
     # Through the balancer: the Composer shows where the call goes, and the timeline where it went.
@@ -382,7 +395,12 @@ def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d
 
     # One chosen instance: a plain call to its URL.
     d.find('[data-testid="nav-registry"]').click()
-    d.find('[data-testid="registry-call-instance"]', timeout=15).click()
+    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 2, timeout=15, message="instances again")
+    d.execute(
+        "[...document.querySelectorAll('[data-testid=\"registry-instance\"]')]"
+        f".find(r => r.textContent.includes('{url.removeprefix('http://')}'))"
+        ".querySelector('[data-testid=\"registry-call-instance\"]').click()"
+    )
     assert d.find('[data-testid="target"]').attribute("value") == url
     send(d)
     d.wait(lambda: status(d) == "OK", timeout=15, message="instance call OK")

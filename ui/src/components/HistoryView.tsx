@@ -5,7 +5,8 @@ import { Columns2, Copy, ExternalLink, History as HistoryIcon, RotateCcw, Search
 import type { Detail, Entry, Event, Outcome } from "../bindings";
 import * as api from "../api";
 import { asAduib, asCurl, asGrpcurl } from "../copyas";
-import { type DiffRow, diffRows, pretty } from "../diff";
+import { diffRows, pretty } from "../diff";
+import { DiffRows } from "./DiffRows";
 import { bytes, ms, when } from "../format";
 import { useStore } from "../store";
 
@@ -185,12 +186,7 @@ function DetailPane({ detail, onOpen, onRerun }: { detail: Detail; onOpen: () =>
   );
 }
 
-const ROW_TONE: Record<DiffRow["kind"], string> = {
-  same: "",
-  changed: "bg-amber-50 dark:bg-amber-950/40",
-  added: "bg-emerald-50 dark:bg-emerald-950/40",
-  removed: "bg-rose-50 dark:bg-rose-950/40",
-};
+
 
 function DiffView({ pair, onClose }: { pair: [Detail, Detail]; onClose: () => void }) {
   const [a, b] = pair;
@@ -208,14 +204,7 @@ function DiffView({ pair, onClose }: { pair: [Detail, Detail]; onClose: () => vo
           <div key={d.entry.id} className="truncate px-3 py-1.5">{d.entry.method} · {when(d.entry.started_at_ms)}</div>
         ))}
       </div>
-      <div className="min-h-0 flex-1 overflow-auto font-mono text-xs">
-        {rows.map((row, i) => (
-          <div key={i} className={`grid grid-cols-2 ${ROW_TONE[row.kind]}`} data-testid={row.kind === "same" ? undefined : "diff-row"}>
-            <pre className="overflow-hidden whitespace-pre-wrap border-r border-zinc-200 px-3 dark:border-zinc-800">{row.left ?? ""}</pre>
-            <pre className="overflow-hidden whitespace-pre-wrap px-3">{row.right ?? ""}</pre>
-          </div>
-        ))}
-      </div>
+      <DiffRows rows={rows} className="min-h-0 flex-1 overflow-auto" />
     </div>
   );
 }

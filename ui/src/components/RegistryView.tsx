@@ -6,8 +6,10 @@ import { Network, Play, RefreshCw, Shuffle, Split } from "lucide-react";
 import type { AduibTransport, FanoutReport, InstanceView, NamespaceView, RegistryTarget } from "../bindings";
 import * as api from "../api";
 import { newDraft } from "../compose";
+import { diffRows, pretty } from "../diff";
 import { ms } from "../format";
 import { useStore } from "../store";
+import { DiffRows } from "./DiffRows";
 
 const PAGE = 100;
 /** How often the shown instances are asked for again while the view is open. */
@@ -365,6 +367,7 @@ function ServicePanel({
               {report.results.length === 1 ? "1 instance" : `${report.results.length} instances`} ·{" "}
               {report.distinct === 1 ? (report.results.length === 1 ? "answered" : "all answered alike") : `${report.distinct} different answers`}
             </p>
+            {report.distinct > 1 && <FanoutDiff report={report} />}
             <div className="grid gap-2" style={{ gridTemplateColumns: `repeat(${Math.min(report.results.length, 3)}, minmax(0, 1fr))` }}>
               {report.results.map((r) => (
                 <div key={r.instance} className="rounded-md border border-zinc-200 p-2 dark:border-zinc-800" data-testid="fanout-result">
@@ -383,6 +386,45 @@ function ServicePanel({
           </div>
         )}
       </div>
+    </div>
+  );
+}
+
+/** What one instance answered, as compared: its result, or its error. */
+function answerOf(result: FanoutReport["results"][number]): unknown {
+  if (result.error) return { error: result.error.message };
+  const response = result.response as { status?: unknown; result?: unknown; error?: unknown } | null;
+  return { status: response?.status, result: response?.result, error: response?.error };
+}
+
+/** Two differing answers side by side; any two instances can be picked. */
+function FanoutDiff({ report }: { report: FanoutReport }) {
+  const first = report.results[0]?.instance ?? "";
+  const other = report.results.find((r) => r.group !== report.results[0]?.group)?.instance ?? first;
+  const [left, setLeft] = useState(first);
+  const [right, setRight] = useState(other);
+  const rows = useMemo(() => {
+    const find = (instance: string) => report.results.find((r) => r.instance === instance);
+    const a = find(left);
+    const b = find(right);
+    return a && b ? diffRows(pretty(answerOf(a)), pretty(answerOf(b))) : [];
+  }, [report, left, right]);
+  const pick = (value: string, set: (v: string) => void) => (
+    <select value={value} onChange={(e) => set(e.target.value)} className="rounded border border-zinc-200 bg-transparent px-1.5 py-0.5 font-mono text-[11px] dark:border-zinc-700 dark:bg-zinc-900">
+      {report.results.map((r) => (
+        <option key={r.instance} value={r.instance}>
+          {r.instance}
+        </option>
+      ))}
+    </select>
+  );
+  return (
+    <div className="mb-3 rounded-md border border-amber-200 dark:border-amber-900" data-testid="fanout-diff">
+      <div className="grid grid-cols-2 border-b border-amber-200 px-1 py-1 dark:border-amber-900">
+        <div className="px-2">{pick(left, setLeft)}</div>
+        <div className="px-2">{pick(right, setRight)}</div>
+      </div>
+      <DiffRows rows={rows} className="max-h-64 overflow-auto py-1" />
     </div>
   );
 }
