@@ -317,6 +317,7 @@ async fn registry_namespaces(
     state: State<'_, App>,
     target: RegistryTarget,
 ) -> Result<Vec<NamespaceView>, WorkbenchError> {
+    target.check()?;
     let namespaces = discovery::namespaces(&target).await?;
     if let Ok(folder) = state.workspace() {
         folder.save_registry(&target)?;

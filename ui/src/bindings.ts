@@ -290,7 +290,16 @@ export type RegistryTarget = {
 /**
  * `host:port` or `nacos://host:port?namespace=..&group=..`.
  */
-address: string, namespace?: string, group?: string, };
+address: string, namespace?: string, group?: string, 
+/**
+ * The Nacos user, or a `${env:NAME}` reference to it.
+ */
+username?: string, 
+/**
+ * A `${env:NAME}` reference to the password; never the password
+ * itself (this is saved in the workspace).
+ */
+password?: string, };
 
 export type NamespaceView = { id: string, name: string, };
 

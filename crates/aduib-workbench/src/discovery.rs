@@ -31,17 +31,83 @@ pub struct RegistryTarget {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
+    /// The Nacos user, or a `${env:NAME}` reference to it.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// A `${env:NAME}` reference to the password; never the password
+    /// itself (this is saved in the workspace).
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// How to reach a Nacos server: credentials from the target's references,
+/// else `$ADUIB_NACOS_USER` / `$ADUIB_NACOS_PASSWORD`.
+pub(crate) fn nacos_config(
+    address: &str,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Result<NacosConfig, WorkbenchError> {
+    let password = match password.filter(|p| !p.is_empty()) {
+        Some(reference) => Some(env_reference(reference, "the registry password")?),
+        None => std::env::var("ADUIB_NACOS_PASSWORD").ok(),
+    };
+    let username = match username.filter(|u| !u.is_empty()) {
+        Some(user) if user.starts_with("${env:") => Some(env_reference(user, "the registry user")?),
+        Some(user) => Some(user.to_owned()),
+        None => std::env::var("ADUIB_NACOS_USER").ok(),
+    };
+    Ok(NacosConfig {
+        address: address.to_owned(),
+        username,
+        password,
+        timeout: Some(Duration::from_secs(10)),
+    })
+}
+
+/// The value of `${env:NAME}`; anything else is refused, so a secret is
+/// never written where a reference belongs.
+fn env_reference(reference: &str, what: &str) -> Result<String, WorkbenchError> {
+    let name = reference
+        .trim()
+        .strip_prefix("${env:")
+        .and_then(|r| r.strip_suffix('}'))
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            WorkbenchError::bad_input(format!(
+                "{what} must be a reference like ${{env:NACOS_PASSWORD}}, not the value itself"
+            ))
+        })?;
+    std::env::var(name).map_err(|_| {
+        WorkbenchError::bad_input(format!(
+            "{what}: the environment variable {name} is not set"
+        ))
+    })
 }
 
 impl RegistryTarget {
+    /// Refuses a password in clear before it is saved anywhere.
+    pub fn check(&self) -> Result<(), WorkbenchError> {
+        match self.password.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) if !(p.trim().starts_with("${env:") && p.trim().ends_with('}')) => {
+                Err(WorkbenchError::bad_input(
+                    "write the registry password as ${env:NAME}: it is saved in the workspace",
+                )
+                .with_path(".password"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn open(&self) -> Result<(NacosRegistry, Scope), WorkbenchError> {
-        let registry = NacosRegistry::new(NacosConfig {
-            address: self.address.clone(),
-            username: std::env::var("ADUIB_NACOS_USER").ok(),
-            password: std::env::var("ADUIB_NACOS_PASSWORD").ok(),
-            timeout: Some(Duration::from_secs(10)),
-        })
-        .map_err(registry_error)?;
+        self.check()?;
+        let config = nacos_config(
+            &self.address,
+            self.username.as_deref(),
+            self.password.as_deref(),
+        )?;
+        let registry = NacosRegistry::new(config).map_err(registry_error)?;
         let scope = Scope {
             namespace: self
                 .namespace
@@ -201,6 +267,7 @@ pub async fn fanout(
         address: discovery.registry.clone(),
         namespace: discovery.namespace.clone(),
         group: discovery.group.clone(),
+        ..RegistryTarget::default()
     };
     let (registry, scope) = target.open()?;
     let request = aduib_request(call)?;
@@ -297,4 +364,36 @@ pub async fn fanout(
         results,
         distinct: u32::try_from(keys.len()).unwrap_or(u32::MAX),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_only_ever_a_reference() {
+        let mut target = RegistryTarget {
+            address: "127.0.0.1:8848".into(),
+            password: Some("hunter2".into()),
+            ..RegistryTarget::default()
+        };
+        let refused = target.check().unwrap_err();
+        assert_eq!(refused.path.as_deref(), Some(".password"));
+        assert!(!refused.message.contains("hunter2"));
+        target.password = Some("${env:ADUIB_TEST_SURELY_UNSET_42}".into());
+        assert!(target.check().is_ok());
+        // A reference to nothing set is named, not sent empty.
+        let error = nacos_config(&target.address, None, target.password.as_deref()).unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("ADUIB_TEST_SURELY_UNSET_42 is not set"),
+            "{}",
+            error.message
+        );
+        let path = std::env::var("PATH").unwrap_or_default();
+        let config = nacos_config("h:1", Some("nacos"), Some("${env:PATH}")).unwrap();
+        assert_eq!(config.password.as_deref(), Some(path.as_str()));
+        assert_eq!(config.username.as_deref(), Some("nacos"));
+    }
 }

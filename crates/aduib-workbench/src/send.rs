@@ -10,7 +10,7 @@ use aduib_client::{
 };
 use aduib_core::{AduibRequest, AduibResponse, MethodName};
 use aduib_registry::balance::Strategy;
-use aduib_registry::{NacosConfig, NacosRegistry, Scope};
+use aduib_registry::{NacosRegistry, Scope};
 use futures::{FutureExt, StreamExt};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -197,13 +197,8 @@ impl Caches {
             return Ok(client.clone());
         }
         let bad = |what: &str, e: String| WorkbenchError::bad_input(format!("{what}: {e}"));
-        let registry = NacosRegistry::new(NacosConfig {
-            address: discovery.registry.clone(),
-            username: None,
-            password: None,
-            timeout: Some(Duration::from_secs(10)),
-        })
-        .map_err(|e| bad("registry", e.to_string()))?;
+        let config = crate::discovery::nacos_config(&discovery.registry, None, None)?;
+        let registry = NacosRegistry::new(config).map_err(|e| bad("registry", e.to_string()))?;
         let scope = Scope {
             namespace: discovery
                 .namespace

@@ -304,3 +304,25 @@ fn the_demo_workspace_reads_cleanly() {
         resolve(saved.request.clone(), local).unwrap();
     }
 }
+
+#[test]
+fn the_registry_connection_is_saved_beside_the_workspace_with_references_only() {
+    use aduib_workbench::discovery::RegistryTarget;
+    let (dir, folder) = folder();
+    assert_eq!(folder.registry().unwrap(), None, "nothing saved yet");
+    let target = RegistryTarget {
+        address: "nacos://127.0.0.1:8848?namespace=dev".into(),
+        group: Some("G".into()),
+        username: Some("nacos".into()),
+        password: Some("${env:NACOS_PASSWORD}".into()),
+        ..RegistryTarget::default()
+    };
+    folder.save_registry(&target).unwrap();
+    assert_eq!(folder.registry().unwrap(), Some(target));
+    let text = std::fs::read_to_string(dir.path().join("registry.toml")).unwrap();
+    assert!(text.contains("${env:NACOS_PASSWORD}"), "{text}");
+    // A file a person broke is named, not ignored.
+    std::fs::write(dir.path().join("registry.toml"), "address = [").unwrap();
+    let error = folder.registry().unwrap_err();
+    assert!(error.message.contains("registry.toml"), "{}", error.message);
+}

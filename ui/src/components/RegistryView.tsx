@@ -42,6 +42,7 @@ export function RegistryView() {
       .then((saved) => {
         if (saved) {
           setDraftAddress(saved.address);
+          setTarget(saved);
           void connect(saved);
         }
       })
@@ -128,6 +129,21 @@ export function RegistryView() {
             ))}
           </select>
         )}
+        <input
+          value={target.username ?? ""}
+          onChange={(e) => setTarget({ ...target, username: e.target.value || undefined })}
+          placeholder="user"
+          title="Nacos user (when its auth is on), or ${env:NAME}"
+          className="w-24 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] dark:border-zinc-700"
+        />
+        <input
+          value={target.password ?? ""}
+          onChange={(e) => setTarget({ ...target, password: e.target.value || undefined })}
+          placeholder="${env:NACOS_PASSWORD}"
+          title="The password as a reference to an environment variable: it is saved in the workspace"
+          data-testid="registry-password"
+          className="w-44 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 font-mono text-[12px] dark:border-zinc-700"
+        />
         <input
           value={target.group ?? ""}
           onChange={(e) => setTarget({ ...target, group: e.target.value || undefined })}

@@ -13,7 +13,9 @@ export function EnvironmentPicker() {
   const workspace = useStore((s) => s.workspace);
   const environment = useStore((s) => s.environment);
   const setEnvironment = useStore((s) => s.setEnvironment);
-  if (!workspace) return null;
+  // The same height before the workspace loads: nothing below it moves (a
+  // click aimed at a menu entry must not land on the one above).
+  if (!workspace) return <div className="px-3 pb-2" aria-hidden><div className="h-[26px]" /></div>;
   return (
     <div className="px-3 pb-2">
       <select
