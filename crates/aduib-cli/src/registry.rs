@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use aduib_registry::{NacosConfig, NacosRegistry, PageQuery, Registry, Scope};
+use aduib_registry::{NacosRegistry, PageQuery, Registry, Scope};
+use aduib_workbench::discovery::RegistryTarget;
 use anyhow::bail;
 use serde_json::json;
 
@@ -16,24 +17,16 @@ pub fn nacos(args: &NacosArgs) -> anyhow::Result<(NacosRegistry, Scope)> {
     if args.nacos_user.is_some() && password.is_none() {
         bail!("--nacos-user needs the password in $ADUIB_NACOS_PASSWORD");
     }
-    let registry = NacosRegistry::new(NacosConfig {
+    // Flags win over what the address says (nacos://…?namespace=..); the
+    // password comes from $ADUIB_NACOS_PASSWORD.
+    let target = RegistryTarget {
         address: args.nacos.clone(),
+        namespace: args.namespace.clone(),
+        group: args.group.clone(),
         username: args.nacos_user.clone(),
-        password,
-        timeout: Some(Duration::from_millis(args.registry_timeout_ms)),
-    })?;
-    // Flags win over what the address says (nacos://…?namespace=..).
-    let scope = Scope {
-        namespace: args
-            .namespace
-            .clone()
-            .or_else(|| registry.default_scope().namespace.clone()),
-        group: args
-            .group
-            .clone()
-            .or_else(|| registry.default_scope().group.clone()),
+        password: None,
     };
-    Ok((registry, scope))
+    Ok(target.open_with(Duration::from_millis(args.registry_timeout_ms))?)
 }
 
 pub async fn run(command: RegistryCommand) -> anyhow::Result<Outcome> {

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aduib_registry::registrar::{Registrar, aduib_metadata};
-use aduib_registry::{NacosConfig, NacosRegistry, Registration};
+use aduib_registry::{Registration, Scope};
 use aduib_server::{Access, Token, Transport};
+use aduib_workbench::discovery::RegistryTarget;
 use aduib_workbench::host;
 use anyhow::Context;
 
@@ -39,15 +40,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let registrar = match &args.register.register {
         Some(address) => {
             let services = hosted_services(&server.dispatcher().registry().keys());
-            let registrations =
-                registrations(&args.register, address, &services, running.endpoints())?;
-            let registry = std::sync::Arc::new(NacosRegistry::new(NacosConfig {
+            let (registry, scope) = RegistryTarget {
                 address: address.clone(),
-                username: std::env::var("ADUIB_NACOS_USER").ok(),
-                password: std::env::var("ADUIB_NACOS_PASSWORD").ok(),
-                timeout: Some(Duration::from_secs(10)),
-            })?);
-            let registrar = Registrar::start(registry, registrations)
+                ..RegistryTarget::default()
+            }
+            .open()?;
+            let registrations =
+                registrations(&args.register, &scope, &services, running.endpoints())?;
+            let registrar = Registrar::start(std::sync::Arc::new(registry), registrations)
                 .await
                 .context("--register")?;
             tracing::info!(instances = registrar.registrations().len(), "registered");
@@ -82,16 +82,10 @@ fn hosted_services(functions: &[&str]) -> Vec<String> {
 /// One ephemeral instance per hosted service and transport.
 fn registrations(
     args: &crate::cli::RegisterArgs,
-    address: &str,
+    scope: &Scope,
     services: &[String],
     endpoints: &[aduib_server::Endpoint],
 ) -> anyhow::Result<Vec<Registration>> {
-    let scope = NacosRegistry::new(NacosConfig {
-        address: address.to_owned(),
-        ..NacosConfig::default()
-    })?
-    .default_scope()
-    .clone();
     let now = aduib_core::envelope::now_ms();
     let mut out = Vec::new();
     for endpoint in endpoints {

@@ -105,7 +105,8 @@ fn to_json(request: &AduibRequest) -> Result<Value, ClientError> {
 
 /// A JSON answer read as `T`; a missing or mistyped field is a bad reply.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ClientError> {
-    serde_json::from_value(value.clone()).map_err(|e| ClientError::BadReply {
+    // Read by reference: the value is copied only into an error message.
+    <T as serde::Deserialize>::deserialize(&value).map_err(|e| ClientError::BadReply {
         url: "TaskService".to_owned(),
         reason: format!(
             "{e} in {}",

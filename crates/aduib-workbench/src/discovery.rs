@@ -16,6 +16,9 @@ use crate::error::WorkbenchError;
 use crate::request::{AduibCall, Discovery};
 use crate::send::{aduib_request, client_config};
 
+/// Each request to a registry, unless the caller says otherwise.
+const REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How many instances a fan-out calls at once.
 const FANOUT_CONCURRENCY: usize = 16;
 
@@ -44,10 +47,11 @@ pub struct RegistryTarget {
 
 /// How to reach a Nacos server: credentials from the target's references,
 /// else `$ADUIB_NACOS_USER` / `$ADUIB_NACOS_PASSWORD`.
-pub(crate) fn nacos_config(
+fn nacos_config(
     address: &str,
     username: Option<&str>,
     password: Option<&str>,
+    timeout: Duration,
 ) -> Result<NacosConfig, WorkbenchError> {
     let password = match password.filter(|p| !p.is_empty()) {
         Some(reference) => Some(env_reference(reference, "the registry password")?),
@@ -62,7 +66,7 @@ pub(crate) fn nacos_config(
         address: address.to_owned(),
         username,
         password,
-        timeout: Some(Duration::from_secs(10)),
+        timeout: Some(timeout),
     })
 }
 
@@ -100,12 +104,30 @@ impl RegistryTarget {
         }
     }
 
-    fn open(&self) -> Result<(NacosRegistry, Scope), WorkbenchError> {
+    /// The registry of a call through one (`AduibCall.discovery`).
+    pub fn of(discovery: &Discovery) -> Self {
+        RegistryTarget {
+            address: discovery.registry.clone(),
+            namespace: discovery.namespace.clone(),
+            group: discovery.group.clone(),
+            ..RegistryTarget::default()
+        }
+    }
+
+    /// The registry and the scope to ask in: the target's namespace and
+    /// group, else those the address names (`nacos://…?namespace=..`).
+    pub fn open(&self) -> Result<(NacosRegistry, Scope), WorkbenchError> {
+        self.open_with(REGISTRY_TIMEOUT)
+    }
+
+    /// [`open`](Self::open), each request to the registry bounded by `timeout`.
+    pub fn open_with(&self, timeout: Duration) -> Result<(NacosRegistry, Scope), WorkbenchError> {
         self.check()?;
         let config = nacos_config(
             &self.address,
             self.username.as_deref(),
             self.password.as_deref(),
+            timeout,
         )?;
         let registry = NacosRegistry::new(config).map_err(registry_error)?;
         let scope = Scope {
@@ -263,13 +285,7 @@ pub async fn fanout(
     call: &AduibCall,
     discovery: &Discovery,
 ) -> Result<FanoutReport, WorkbenchError> {
-    let target = RegistryTarget {
-        address: discovery.registry.clone(),
-        namespace: discovery.namespace.clone(),
-        group: discovery.group.clone(),
-        ..RegistryTarget::default()
-    };
-    let (registry, scope) = target.open()?;
+    let (registry, scope) = RegistryTarget::of(discovery).open()?;
     let request = aduib_request(call)?;
     let wanted = call.transport.name();
     let mut found = registry
@@ -383,7 +399,13 @@ mod tests {
         target.password = Some("${env:ADUIB_TEST_SURELY_UNSET_42}".into());
         assert!(target.check().is_ok());
         // A reference to nothing set is named, not sent empty.
-        let error = nacos_config(&target.address, None, target.password.as_deref()).unwrap_err();
+        let error = nacos_config(
+            &target.address,
+            None,
+            target.password.as_deref(),
+            REGISTRY_TIMEOUT,
+        )
+        .unwrap_err();
         assert!(
             error
                 .message
@@ -392,7 +414,8 @@ mod tests {
             error.message
         );
         let path = std::env::var("PATH").unwrap_or_default();
-        let config = nacos_config("h:1", Some("nacos"), Some("${env:PATH}")).unwrap();
+        let config =
+            nacos_config("h:1", Some("nacos"), Some("${env:PATH}"), REGISTRY_TIMEOUT).unwrap();
         assert_eq!(config.password.as_deref(), Some(path.as_str()));
         assert_eq!(config.username.as_deref(), Some("nacos"));
     }

@@ -10,7 +10,6 @@ use aduib_client::{
 };
 use aduib_core::{AduibRequest, AduibResponse, MethodName};
 use aduib_registry::balance::Strategy;
-use aduib_registry::{NacosRegistry, Scope};
 use futures::{FutureExt, StreamExt};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -197,18 +196,7 @@ impl Caches {
             return Ok(client.clone());
         }
         let bad = |what: &str, e: String| WorkbenchError::bad_input(format!("{what}: {e}"));
-        let config = crate::discovery::nacos_config(&discovery.registry, None, None)?;
-        let registry = NacosRegistry::new(config).map_err(|e| bad("registry", e.to_string()))?;
-        let scope = Scope {
-            namespace: discovery
-                .namespace
-                .clone()
-                .or_else(|| registry.default_scope().namespace.clone()),
-            group: discovery
-                .group
-                .clone()
-                .or_else(|| registry.default_scope().group.clone()),
-        };
+        let (registry, scope) = crate::discovery::RegistryTarget::of(discovery).open()?;
         let strategy: Strategy = discovery.strategy.parse().map_err(|e| bad("strategy", e))?;
         let auth = discovery
             .auth
