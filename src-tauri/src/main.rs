@@ -201,19 +201,36 @@ async fn server_stop(state: State<'_, App>) -> Result<HostStatus, WorkbenchError
 /// The calls the embedded server sees, from now on, batched like events.
 #[tauri::command]
 fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
-    let mut seen = state.host.calls();
+    forward_batches(state.host.calls(), calls, |batch, call| {
+        batch.push(HostCall::from(call));
+    });
+}
+
+/// Sends what `seen` broadcasts to the window: whatever has arrived, then a
+/// frame's pause; `add` puts one item into the batch. Ends when either
+/// side goes away.
+fn forward_batches<T, U>(
+    mut seen: tokio::sync::broadcast::Receiver<T>,
+    channel: Channel<Vec<U>>,
+    add: impl Fn(&mut Vec<U>, T) + Send + 'static,
+) where
+    T: Clone + Send + 'static,
+    U: Serialize + Send + 'static,
+{
+    use tokio::sync::broadcast::error::RecvError;
     tauri::async_runtime::spawn(async move {
         loop {
             let first = match seen.recv().await {
-                Ok(call) => call,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                Ok(item) => item,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
             };
-            let mut batch = vec![HostCall::from(first)];
-            while let Ok(call) = seen.try_recv() {
-                batch.push(call.into());
+            let mut batch = Vec::new();
+            add(&mut batch, first);
+            while let Ok(item) = seen.try_recv() {
+                add(&mut batch, item);
             }
-            if calls.send(batch).is_err() {
+            if channel.send(batch).is_err() {
                 break;
             }
             tokio::time::sleep(FRAME).await;
@@ -282,25 +299,10 @@ fn task_updates(state: State<'_, App>, updates: Channel<Vec<TrackedTask>>) {
     let Some(tracker) = state.workbench.task_tracker() else {
         return;
     };
-    let mut seen = tracker.updates();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let first = match seen.recv().await {
-                Ok(task) => task,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            };
-            // Only each task's latest state matters.
-            let mut batch: Vec<TrackedTask> = vec![first];
-            while let Ok(task) = seen.try_recv() {
-                batch.retain(|t| t.task_id != task.task_id);
-                batch.push(task);
-            }
-            if updates.send(batch).is_err() {
-                break;
-            }
-            tokio::time::sleep(FRAME).await;
-        }
+    // Only each task's latest state matters.
+    forward_batches(tracker.updates(), updates, |batch, task| {
+        batch.retain(|t: &TrackedTask| t.task_id != task.task_id);
+        batch.push(task);
     });
 }
 
