@@ -170,9 +170,10 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
                 onClick={() => void submitTask()}
                 data-testid="run-as-task"
                 title="Run as a long task: the server runs it in the background; watch it in Tasks"
-                className="flex items-center gap-1.5 rounded-md border border-zinc-200 px-2.5 py-1.5 text-[12.5px] font-medium text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:text-zinc-200 dark:hover:bg-zinc-800"
+                aria-label="Run as task"
+                className="flex items-center rounded-md border border-zinc-200 px-2 py-1.5 text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:text-zinc-200 dark:hover:bg-zinc-800"
               >
-                <ListChecks size={13} /> Run as task
+                <ListChecks size={15} />
               </button>
             )}
             <button onClick={() => void send()} data-testid="send" title="Send (Ctrl+Enter)" className="flex items-center gap-1.5 rounded-md bg-indigo-600 px-3 py-1.5 text-[12.5px] font-medium text-white hover:bg-indigo-500">

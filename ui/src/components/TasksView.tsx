@@ -251,7 +251,7 @@ export function TasksView() {
           <div className="max-w-sm space-y-2">
             <p className="font-medium text-zinc-700 dark:text-zinc-300">No tasks yet</p>
             <p className="text-xs">
-              In the Composer, pick an Aduib call — try <span className="font-mono">BatchService.process</span> — and press <span className="font-medium">Run as task</span>. Its progress shows here live, and stays after a restart.
+              In the Composer, pick an Aduib call — try <span className="font-mono">BatchService.process</span> — and press <span className="font-medium">Run as task</span> (the checklist button beside Send). Its progress shows here live, and stays after a restart.
             </p>
           </div>
         </div>
