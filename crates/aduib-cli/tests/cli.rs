@@ -1363,3 +1363,36 @@ fn serve_register_failures_are_clear() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_registry_behind_a_login_needs_the_right_password_and_says_so() {
+    use aduib_registry::testing::Rnacos;
+
+    // Made up for this test, for a server that lives as long as it does.
+    let nacos = Rnacos::start_with_login("workbench-test", "rnacos-test-password");
+    let address = nacos.address();
+    let namespaces = |password: &str| {
+        Command::new(BIN)
+            .env("ADUIB_DATA_DIR", data_dir())
+            .env("ADUIB_NACOS_USER", "workbench-test")
+            .env("ADUIB_NACOS_PASSWORD", password)
+            .args(["registry", "namespaces", "--nacos", &address, "--json"])
+            .output()
+            .unwrap()
+    };
+
+    let out = namespaces("rnacos-test-password");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!lines(&out).is_empty());
+
+    let out = namespaces("not-the-password");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused the login"), "{stderr}");
+    assert!(!stderr.contains("not-the-password"), "{stderr}");
+
+    // No credentials at all: the same clear refusal, not a parse error.
+    let out = aduib(&["registry", "namespaces", "--nacos", &address]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused the login"));
+}

@@ -63,6 +63,46 @@ fn rnacos_bin() -> String {
 
 impl Rnacos {
     pub fn start() -> Rnacos {
+        Rnacos::start_with(&[])
+    }
+
+    /// rnacos with its open API behind a login as `username`/`password`
+    /// (letters, digits and `-` only), returned once that login works.
+    pub fn start_with_login(username: &str, password: &str) -> Rnacos {
+        let server = Rnacos::start_with(&[
+            ("RNACOS_ENABLE_OPEN_API_AUTH", "true"),
+            ("RNACOS_INIT_ADMIN_USERNAME", username),
+            ("RNACOS_INIT_ADMIN_PASSWORD", password),
+        ]);
+        // rnacos adds its first user a moment after it listens.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !server.login_works(username, password) {
+            assert!(Instant::now() < deadline, "rnacos never accepted the login");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn login_works(&self, username: &str, password: &str) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut socket) = std::net::TcpStream::connect(("127.0.0.1", self.http_port)) else {
+            return false;
+        };
+        let form = format!("username={username}&password={password}");
+        let request = format!(
+            "POST /nacos/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        );
+        let mut reply = String::new();
+        socket.write_all(request.as_bytes()).is_ok()
+            && socket.read_to_string(&mut reply).is_ok()
+            && reply.starts_with("HTTP/1.1 200")
+            && reply.contains("accessToken")
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Rnacos {
         // The gRPC port is the HTTP port + 1000, as Nacos clients assume.
         let (http_port, grpc_port) = loop {
             let http = free_port();
@@ -80,6 +120,7 @@ impl Rnacos {
             .env("RNACOS_GRPC_PORT", grpc_port.to_string())
             .env("RNACOS_HTTP_CONSOLE_PORT", free_port().to_string())
             .env("RNACOS_RAFT_NODE_ADDR", format!("127.0.0.1:{grpc_port}"))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -231,3 +231,44 @@ async fn beats_keep_an_ephemeral_instance_and_say_when_it_is_unknown() {
         assert_eq!(back[0].metadata["protocol"], "AduibRpc", "{back:?}");
     }
 }
+
+#[tokio::test]
+async fn a_registry_behind_a_login_takes_the_right_password_and_names_a_wrong_one() {
+    // Made up for this test, for a server that lives as long as it does.
+    let (user, password) = ("workbench-test", "rnacos-test-password");
+    let server = Rnacos::start_with_login(user, password);
+    let login = |username: Option<&str>, password: Option<&str>| {
+        NacosRegistry::new(NacosConfig {
+            address: server.address(),
+            username: username.map(str::to_owned),
+            password: password.map(str::to_owned),
+            timeout: Some(Duration::from_secs(5)),
+        })
+        .unwrap()
+    };
+
+    let signed_in = login(Some(user), Some(password));
+    let namespaces = signed_in.namespaces().await.unwrap();
+    assert!(namespaces.iter().any(|n| n.id.is_empty()), "{namespaces:?}");
+    let scope = Scope::default();
+    signed_in
+        .register(&registration(None, 17999, 1.0, "http"))
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in
+            .instances(&scope, "CaculService")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    for (username, password) in [(Some(user), Some("not-the-password")), (None, None)] {
+        let error = login(username, password).namespaces().await.unwrap_err();
+        assert!(matches!(error, RegistryError::Auth { .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("refused the login"), "{message}");
+        assert!(!message.contains("not-the-password"), "{message}");
+    }
+}
