@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 
 use aduib_core::task::TaskStatus;
 use aduib_workbench::request::{AduibCall, CallMode, CallOptions};
-use aduib_workbench::{ErrorKind, Request, TrackedTask, Workbench, WorkbenchError, workspace};
+use aduib_workbench::{
+    ErrorKind, Request, TaskTracker, TrackedTask, Workbench, WorkbenchError, workspace,
+};
 use anyhow::bail;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -51,9 +53,12 @@ async fn run_command(workbench: &Workbench, command: TaskCommand) -> anyhow::Res
             let mut aduib = aduib_call(&call, CallMode::Unary)?;
             aduib.data = Value::Object(read_object(call.data.as_deref(), "--data")?);
             let resolved = workspace::resolve(Request::Aduib(aduib), &Default::default())?;
+            // Listening before the submit, so no change is missed between
+            // the submit and the first line.
+            let updates = tracker(workbench)?.updates();
             let task = workbench.submit_task(resolved, priority).await?;
             if watch {
-                follow(workbench, &task.task_id).await
+                follow(workbench, task, updates).await
             } else {
                 println!("{}", task.task_id);
                 Ok(Outcome::Success)
@@ -88,7 +93,11 @@ async fn run_command(workbench: &Workbench, command: TaskCommand) -> anyhow::Res
                 Ok(Outcome::ServerError)
             }
         }
-        TaskCommand::Watch(args) => follow(workbench, &tracked(workbench, &args).await?).await,
+        TaskCommand::Watch(args) => {
+            let id = tracked(workbench, &args).await?;
+            let updates = tracker(workbench)?.updates();
+            follow(workbench, workbench.task(&id)?, updates).await
+        }
         TaskCommand::Ls {
             limit,
             json,
@@ -103,6 +112,7 @@ async fn tracked(workbench: &Workbench, args: &TaskArgs) -> anyhow::Result<Strin
     if let (Some(transport), Some(url)) = (args.transport, &args.url) {
         let call = AduibCall {
             discovery: None,
+            tls: None,
             transport: wire(transport),
             url: url.clone(),
             method: String::new(),
@@ -128,25 +138,34 @@ async fn tracked(workbench: &Workbench, args: &TaskArgs) -> anyhow::Result<Strin
     }
 }
 
-/// Follows the task to its end: a progress bar on a terminal, one JSON
-/// line per change otherwise; then its result.
-async fn follow(workbench: &Workbench, task_id: &str) -> anyhow::Result<Outcome> {
-    let tracker = workbench
+fn tracker(workbench: &Workbench) -> anyhow::Result<&TaskTracker> {
+    workbench
         .task_tracker()
-        .ok_or_else(|| anyhow::anyhow!("no task tracker"))?
-        .clone();
-    let mut updates = tracker.updates();
+        .map(std::sync::Arc::as_ref)
+        .ok_or_else(|| anyhow::anyhow!("no task tracker"))
+}
+
+/// Follows the task from `first` to its end, with the `updates` subscribed
+/// before `first` was read: a progress bar on a terminal, one JSON line per
+/// change otherwise; then its result.
+async fn follow(
+    workbench: &Workbench,
+    first: TrackedTask,
+    mut updates: tokio::sync::broadcast::Receiver<TrackedTask>,
+) -> anyhow::Result<Outcome> {
     let bar = std::io::stderr().is_terminal().then(progress_bar);
-    let first = workbench.task(task_id)?;
     let ndjson = bar.is_none();
     show(&first, bar.as_ref(), ndjson)?;
     let id = first.task_id.clone();
+    // An update sent before `first` was read says less than it does.
+    let is_newer =
+        |task: &TrackedTask| task.task_id == id && task.changes.len() >= first.changes.len();
     // Whether the end has been printed (by either side of the select below).
     let end_shown = std::cell::Cell::new(!first.is_open());
     let printer = async {
         loop {
             match updates.recv().await {
-                Ok(task) if task.task_id == id => {
+                Ok(task) if is_newer(&task) => {
                     end_shown.set(!task.is_open());
                     show(&task, bar.as_ref(), ndjson)?;
                 }
@@ -171,7 +190,7 @@ async fn follow(workbench: &Workbench, task_id: &str) -> anyhow::Result<Outcome>
     };
     // What arrived as the watch ended, the end included.
     while let Ok(task) = updates.try_recv() {
-        if task.task_id == id && ndjson {
+        if is_newer(&task) && ndjson {
             end_shown.set(!task.is_open());
             show(&task, None, true)?;
         }
