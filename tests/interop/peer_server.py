@@ -18,6 +18,8 @@ from aduib_rpc.utils.constant import AIProtocols, TransportSchemes
 parser = argparse.ArgumentParser()
 parser.add_argument("--transport", required=True, choices=["jsonrpc", "http", "grpc", "thrift"])
 parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--tls-dir", help="serve TLS with server.pem, server.key (and ca.pem) from here")
+parser.add_argument("--mtls", action="store_true", help="with --tls-dir: require a client certificate")
 args = parser.parse_args()
 logging.basicConfig(level=logging.WARNING)
 
@@ -66,8 +68,28 @@ class CaculService:
         raise RuntimeError("Oops!")
 
 
+def server_tls():
+    """The peer's own TLS settings (security/mtls.py), when asked for."""
+    if not args.tls_dir:
+        return None
+    import ssl
+    from pathlib import Path
+
+    from aduib_rpc.security.mtls import ServerTlsConfig
+
+    folder = Path(args.tls_dir)
+    return ServerTlsConfig(
+        server_cert_path=folder / "server.pem",
+        server_key_path=folder / "server.key",
+        ca_cert_path=folder / "ca.pem",
+        client_cert_verification=ssl.CERT_REQUIRED if args.mtls else ssl.CERT_NONE,
+    )
+
+
 async def main() -> None:
-    factory = AduibServiceFactory(service_instance=instance, task_manager=InMemoryTaskManager())
+    factory = AduibServiceFactory(
+        service_instance=instance, task_manager=InMemoryTaskManager(), server_tls=server_tls()
+    )
     print(f"serving {args.transport} on 127.0.0.1:{args.port}", flush=True)
     if scheme == TransportSchemes.THRIFT:
         await factory.run_thrift_server()

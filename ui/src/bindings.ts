@@ -32,6 +32,11 @@ interactive: boolean,
  */
 id?: string, options: CallOptions, 
 /**
+ * TLS for JSON-RPC, REST and gRPC; with it an `http://` URL is dialled
+ * as `https://`.
+ */
+tls?: TlsSettings, 
+/**
  * Call a service found in a registry instead of `url` (unary calls).
  */
 discovery?: Discovery, };

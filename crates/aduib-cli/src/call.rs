@@ -85,6 +85,7 @@ pub fn aduib_call(args: &CallArgs, mode: CallMode) -> anyhow::Result<AduibCall> 
     };
     Ok(AduibCall {
         discovery,
+        tls: args.tls.settings(),
         transport: wire(args.transport.unwrap_or(AduibTransport::Jsonrpc)),
         url: args.url.clone().unwrap_or_default(),
         method: args.method.clone(),
@@ -134,6 +135,7 @@ pub async fn health(args: HealthArgs) -> anyhow::Result<Outcome> {
         headers: parse_headers(&args.headers)?,
         timeout: args.timeout_ms.map(Duration::from_millis),
         limits: aduib_core::Limits::default(),
+        tls: None,
     })?;
     report(&client.health(args.service.as_deref()).await?)
 }

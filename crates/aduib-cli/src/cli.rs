@@ -382,6 +382,8 @@ pub struct CallArgs {
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub discovery: DiscoveryArgs,
 }
 
@@ -581,6 +583,14 @@ pub struct GrpcConnArgs {
     /// Compress requests with gzip.
     #[arg(long)]
     pub gzip: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS for gRPC, JSON-RPC and REST.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsArgs {
     /// Use TLS (system roots unless --cacert).
     #[arg(long)]
     pub tls: bool,
@@ -596,9 +606,24 @@ pub struct GrpcConnArgs {
     /// Skip verifying the server's certificate (implies --tls).
     #[arg(long)]
     pub insecure: bool,
-    /// Server name to verify when it differs from ADDR's host.
+    /// Server name to verify when it differs from the address's host.
     #[arg(long, value_name = "NAME")]
     pub servername: Option<String>,
+}
+
+impl TlsArgs {
+    /// The TLS the flags ask for; none of them means plaintext.
+    pub fn settings(&self) -> Option<aduib_workbench::request::TlsSettings> {
+        let path = |p: &PathBuf| p.display().to_string();
+        let wanted = self.tls || self.insecure || self.cacert.is_some() || self.cert.is_some();
+        wanted.then(|| aduib_workbench::request::TlsSettings {
+            ca_cert: self.cacert.as_ref().map(path),
+            client_cert: self.cert.as_ref().map(path),
+            client_key: self.key.as_ref().map(path),
+            server_name: self.servername.clone(),
+            insecure: self.insecure,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

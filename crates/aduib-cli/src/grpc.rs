@@ -3,7 +3,7 @@
 use aduib_client::anygrpc::describe::describe;
 use aduib_client::anygrpc::{self, GrpcError, jsonschema};
 use aduib_workbench::event::EventBody;
-use aduib_workbench::request::{GrpcCall, GrpcSchema, TlsSettings};
+use aduib_workbench::request::{GrpcCall, GrpcSchema};
 use aduib_workbench::{GrpcTarget, Outcome as Ended, Request, Workbench};
 use serde_json::{Value, json};
 
@@ -177,16 +177,6 @@ fn pairs(headers: &[aduib_workbench::request::Header]) -> Value {
 
 fn target(addr: &str, conn: &GrpcConnArgs) -> anyhow::Result<GrpcTarget> {
     let path = |p: &std::path::PathBuf| p.display().to_string();
-    let tls =
-        (conn.tls || conn.insecure || conn.cacert.is_some() || conn.cert.is_some()).then(|| {
-            TlsSettings {
-                ca_cert: conn.cacert.as_ref().map(path),
-                client_cert: conn.cert.as_ref().map(path),
-                client_key: conn.key.as_ref().map(path),
-                server_name: conn.servername.clone(),
-                insecure: conn.insecure,
-            }
-        });
     Ok(GrpcTarget {
         target: addr.to_owned(),
         schema: GrpcSchema {
@@ -195,7 +185,7 @@ fn target(addr: &str, conn: &GrpcConnArgs) -> anyhow::Result<GrpcTarget> {
             protoset: conn.protoset.as_ref().map(path),
             reflection_timeout_ms: Some(conn.reflection_timeout_ms),
         },
-        tls,
+        tls: conn.tls.settings(),
         headers: crate::call::headers(&conn.headers)?,
         timeout_ms: conn.timeout_ms,
         max_message_bytes: Some((conn.max_msg_mb as u64).saturating_mul(1024 * 1024)),

@@ -769,7 +769,7 @@ fn task_commands_follow_the_contract_on_every_transport() {
         let out = task_in(&data, &args);
         assert_eq!(out.status.code(), Some(0), "{transport}: {out:?}");
         let events = lines(&out);
-        assert_eq!(events[0]["event"], "submitted", "{transport}");
+        assert_eq!(events[0]["event"], "submitted", "{transport}: {events:?}");
         let last = events.last().unwrap();
         assert_eq!(last["status"], "succeeded", "{transport}: {events:?}");
         assert_eq!(last["result"], json!({"processed": 3}));

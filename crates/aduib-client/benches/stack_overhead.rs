@@ -47,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             headers: Auth::Bearer("bench-token".into()).headers(),
             timeout: Some(Duration::from_secs(10)),
             limits: aduib_core::Limits::default(),
+            tls: None,
         })?;
         let registry = Arc::new(MemoryRegistry::new());
         registry
@@ -77,6 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 auth: Some(Auth::Bearer("bench-token".into())),
                 headers: Vec::new(),
                 limits: aduib_core::Limits::default(),
+                tls: None,
                 refresh: Duration::from_secs(5),
             },
         );

@@ -16,6 +16,7 @@ use crate::grpc::GrpcAduib;
 use crate::sse;
 use crate::task::{TaskEventStream, read_json};
 use crate::thrift::ThriftAduib;
+use crate::tls::TlsOptions;
 
 /// The Aduib transports this client speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,10 @@ pub struct ClientConfig {
     pub timeout: Option<Duration>,
     /// The most a server's replies may make the client hold.
     pub limits: Limits,
+    /// TLS for JSON-RPC, REST and gRPC (an `http://` URL is then dialled as
+    /// `https://`). Without it, `https://` and `grpcs://` URLs verify
+    /// against the system roots.
+    pub tls: Option<TlsOptions>,
 }
 
 /// A client for one Aduib server. Connections are pooled (HTTP) or
@@ -174,7 +179,12 @@ pub(crate) struct HttpAduib {
 
 impl HttpAduib {
     fn new(flavor: HttpFlavor, config: ClientConfig) -> Result<Self, ClientError> {
-        let base = base_url(&config.url, flavor)?;
+        let mut base = base_url(&config.url, flavor)?;
+        if config.tls.is_some()
+            && let Some(rest) = base.strip_prefix("http://")
+        {
+            base = format!("https://{rest}");
+        }
         let (unary_url, stream_url) = match flavor {
             HttpFlavor::JsonRpc => {
                 let url = format!("{base}{JSONRPC_PATH}");
@@ -186,7 +196,7 @@ impl HttpAduib {
             ),
         };
         Ok(HttpAduib {
-            http: crate::http_client()?,
+            http: crate::http_client(config.tls.as_ref())?,
             flavor,
             base,
             unary_url,

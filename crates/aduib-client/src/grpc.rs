@@ -21,6 +21,7 @@ use crate::aduib::{ClientConfig, RequestStream, ResponseStream};
 use crate::deadline::Deadline;
 use crate::error::ClientError;
 use crate::task::TaskEventStream;
+use crate::tls::TlsOptions;
 
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcAduib {
@@ -42,11 +43,19 @@ impl GrpcAduib {
             })?
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true);
+        let tls = (config.tls.clone())
+            .or_else(|| scheme_asks_for_tls(&config.url).then(TlsOptions::default));
+        // Connects on first use, so a refused connection is reported by the
+        // call that needed it.
+        let channel = match tls {
+            Some(tls) => tls
+                .grpc_channel(endpoint, &target)
+                .map_err(|e| ClientError::Setup(e.to_string()))?,
+            None => endpoint.connect_lazy(),
+        };
         Ok(GrpcAduib {
             target,
-            // Connects on first use, so a refused connection is reported by
-            // the call that needed it.
-            channel: endpoint.connect_lazy(),
+            channel,
             metadata: metadata_map(&config.headers)?,
             timeout: config.timeout,
             max_message_bytes: config.limits.max_grpc_message_bytes,
@@ -387,10 +396,15 @@ fn root_message(status: &tonic::Status) -> String {
 
 /// `host:port` from what a person may type: `host:port`, `grpc://host:port`
 /// or `http://host:port`.
+/// `grpcs://` or `https://` before a gRPC target asks for TLS.
+pub(crate) fn scheme_asks_for_tls(url: &str) -> bool {
+    url.starts_with("grpcs://") || url.starts_with("https://")
+}
+
 pub(crate) fn grpc_target(url: &str) -> Result<String, ClientError> {
-    let bare = url
-        .strip_prefix("grpc://")
-        .or_else(|| url.strip_prefix("http://"))
+    let bare = ["grpc://", "grpcs://", "http://", "https://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme))
         .unwrap_or(url)
         .trim_end_matches('/');
     let valid = bare

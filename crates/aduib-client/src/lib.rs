@@ -30,6 +30,7 @@
 //!     headers: vec![],
 //!     timeout: Some(std::time::Duration::from_secs(10)),
 //!     limits: aduib_core::Limits::default(),
+//!     tls: None,
 //! })?;
 //! let data = json!({"x": 1, "y": 2}).as_object().cloned().unwrap_or_default();
 //! let request = AduibRequest::new("1", "rpc.v2/CaculService/CaculService.add", data);
@@ -51,17 +52,27 @@ pub mod sse;
 pub mod stack;
 pub mod task;
 pub mod thrift;
+pub mod tls;
 
 pub use aduib::{AduibClient, ClientConfig, RequestStream, ResponseStream, Transport};
 pub use error::ClientError;
 pub use raw::{HttpReply, HttpRequestSpec, JsonRpcReply, RawClient, ReplyBody, jsonrpc_has_error};
 pub use task::TaskEventStream;
+pub use tls::{TlsError, TlsOptions};
 
-/// The HTTP client every sender uses.
-fn http_client() -> Result<reqwest::Client, ClientError> {
-    reqwest::Client::builder()
+/// The HTTP client every sender uses; `tls` replaces the default
+/// verification (system roots) for `https://` URLs.
+fn http_client(tls: Option<&TlsOptions>) -> Result<reqwest::Client, ClientError> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(concat!("aduib-workbench/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(10));
+    if let Some(tls) = tls {
+        let config = tls
+            .client_config(tls::ALPN_HTTP)
+            .map_err(|e| ClientError::Setup(e.to_string()))?;
+        builder = builder.use_preconfigured_tls(config);
+    }
+    builder
         .build()
         .map_err(|e| ClientError::Setup(e.to_string()))
 }

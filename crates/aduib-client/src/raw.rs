@@ -59,8 +59,14 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn new() -> Result<Self, ClientError> {
+        RawClient::with_tls(None)
+    }
+
+    /// A client whose `https://` requests use `tls` instead of the system
+    /// roots alone.
+    pub fn with_tls(tls: Option<&crate::TlsOptions>) -> Result<Self, ClientError> {
         Ok(RawClient {
-            http: crate::http_client()?,
+            http: crate::http_client(tls)?,
             max_body_bytes: aduib_core::Limits::default().max_body_bytes,
         })
     }

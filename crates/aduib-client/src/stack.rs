@@ -33,6 +33,7 @@ use tower::{Service, ServiceExt};
 
 use crate::aduib::{AduibClient, ClientConfig, Transport};
 use crate::error::ClientError;
+use crate::tls::TlsOptions;
 
 /// Credentials for every call. `Debug` never shows them.
 #[derive(Clone, PartialEq, Eq)]
@@ -218,6 +219,8 @@ pub struct StackConfig {
     pub auth: Option<Auth>,
     pub headers: Vec<(String, String)>,
     pub limits: Limits,
+    /// TLS for every instance (JSON-RPC, REST and gRPC ones).
+    pub tls: Option<TlsOptions>,
     /// How long listed instances are used before asking again.
     pub refresh: Duration,
 }
@@ -289,6 +292,7 @@ struct ClientConfigBase {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     limits: Limits,
+    tls: Option<TlsOptions>,
 }
 
 #[derive(Debug, Clone)]
@@ -356,6 +360,7 @@ impl Balanced {
             headers,
             timeout: base.timeout,
             limits: base.limits,
+            tls: base.tls.clone(),
         })?);
         clients.entry(url.to_owned()).or_default()[slot] = Some(client.clone());
         Ok(client)
@@ -553,6 +558,7 @@ impl ServiceClient {
                     headers: config.headers,
                     timeout: config.timeout,
                     limits: config.limits,
+                    tls: config.tls,
                 },
                 refresh: config.refresh,
                 known: Mutex::new(None),

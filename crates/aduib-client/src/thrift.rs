@@ -42,6 +42,11 @@ pub(crate) struct ThriftAduib {
 
 impl ThriftAduib {
     pub(crate) fn new(config: &ClientConfig) -> Result<Self, ClientError> {
+        if config.tls.is_some() {
+            return Err(ClientError::Setup(
+                "TLS is not available on Thrift; use JSON-RPC, REST or gRPC for it".into(),
+            ));
+        }
         let url = config.url.strip_prefix("thrift://").unwrap_or(&config.url);
         let target = grpc_target(url).map_err(|_| ClientError::InvalidUrl {
             url: config.url.clone(),

@@ -53,6 +53,7 @@ fn client(transport: Transport, url: String, timeout: Option<Duration>) -> Aduib
         headers: vec![("x-tenant-id".into(), "t1".into())],
         timeout,
         limits: aduib_core::Limits::default(),
+        tls: None,
     })
     .unwrap()
 }
@@ -398,6 +399,7 @@ fn small_client(transport: Transport, url: String) -> AduibClient {
             max_body_bytes: 64 * 1024,
             ..aduib_core::Limits::default()
         },
+        tls: None,
     })
     .unwrap()
 }

@@ -28,6 +28,7 @@ fn aduib(target: &str, timeout: Option<Duration>) -> AduibClient {
         headers: vec![("x-tenant-id".into(), "t1".into())],
         timeout,
         limits: aduib_core::Limits::default(),
+        tls: None,
     })
     .unwrap()
 }

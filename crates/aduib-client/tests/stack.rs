@@ -87,6 +87,7 @@ fn config(strategy: Strategy, retry: RetryPolicy) -> StackConfig {
         auth: None,
         headers: Vec::new(),
         limits: aduib_core::Limits::default(),
+        tls: None,
         refresh: Duration::from_secs(5),
     }
 }

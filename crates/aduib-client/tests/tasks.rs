@@ -44,6 +44,7 @@ fn client(server: &RunningServer, transport: Transport) -> AduibClient {
         headers: vec![],
         timeout: Some(Duration::from_secs(20)),
         limits: aduib_core::Limits::default(),
+        tls: None,
     })
     .unwrap()
 }

@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             headers: Vec::new(),
             timeout: None,
             limits: aduib_core::Limits::default(),
+            tls: None,
         })?;
         let workbench = Workbench::new(None)?;
         let data: Map<String, Value> = json!({"x": 1, "y": 2})
@@ -51,6 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_default();
         let request = Request::Aduib(AduibCall {
             discovery: None,
+            tls: None,
             transport: AduibTransport::Jsonrpc,
             url,
             method: "CaculService.add".into(),

@@ -50,6 +50,7 @@ fn record(i: usize) -> Record {
         started_at_ms: 1_700_000_000_000 + i as i64,
         request: Request::Aduib(AduibCall {
             discovery: None,
+            tls: None,
             transport: TRANSPORTS[i % TRANSPORTS.len()],
             url: format!("http://127.0.0.1:{}", 17000 + i % 50),
             method,

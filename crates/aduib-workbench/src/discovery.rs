@@ -324,6 +324,7 @@ pub async fn fanout(
                 headers: base.headers.clone(),
                 timeout: base.timeout.or(Some(Duration::from_secs(10))),
                 limits: base.limits,
+                tls: base.tls.clone(),
             };
             async move {
                 let started = Instant::now();

@@ -67,16 +67,7 @@ impl GrpcTarget {
 
     fn connect_options(&self) -> ConnectOptions {
         let mut options = ConnectOptions::new(self.target.trim_start_matches("grpc://"));
-        options.tls = self.tls.as_ref().map(|tls| TlsOptions {
-            ca_cert: tls.ca_cert.as_ref().map(PathBuf::from),
-            client_cert: tls
-                .client_cert
-                .as_ref()
-                .map(PathBuf::from)
-                .zip(tls.client_key.as_ref().map(PathBuf::from)),
-            domain: tls.server_name.clone(),
-            insecure: tls.insecure,
-        });
+        options.tls = self.tls.as_ref().map(TlsOptions::from);
         options.metadata = Header::pairs(&self.headers);
         options.timeout = self.timeout_ms.map(Duration::from_millis);
         options.max_message_bytes = self

@@ -262,6 +262,7 @@ mod tests {
         let workbench = crate::Workbench::new(None).unwrap();
         let mut exchange = workbench.send(crate::Request::Aduib(crate::request::AduibCall {
             discovery: None,
+            tls: None,
             transport: crate::request::AduibTransport::Jsonrpc,
             url,
             method: "CaculService.add".into(),

@@ -255,6 +255,7 @@ mod tests {
         let secret = uuid::Uuid::new_v4().to_string();
         let call = Request::Aduib(AduibCall {
             discovery: None,
+            tls: None,
             transport: AduibTransport::Jsonrpc,
             url: "http://127.0.0.1:1".into(),
             method: "CaculService.add".into(),

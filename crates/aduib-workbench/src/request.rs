@@ -1,6 +1,8 @@
 //! A request: a serializable description of any call the engine can make.
 //! The UI builds one, history stores one, `rerun` sends one again.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
@@ -128,6 +130,11 @@ pub struct AduibCall {
     pub id: Option<String>,
     #[serde(default)]
     pub options: CallOptions,
+    /// TLS for JSON-RPC, REST and gRPC; with it an `http://` URL is dialled
+    /// as `https://`.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSettings>,
     /// Call a service found in a registry instead of `url` (unary calls).
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +228,8 @@ pub struct GrpcSchema {
     pub reflection_timeout_ms: Option<u64>,
 }
 
-/// TLS for gRPC; absent means plaintext.
+/// TLS for JSON-RPC, REST and gRPC; absent means plaintext (or the system
+/// roots for an `https://` URL). Paths name PEM files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct TlsSettings {
@@ -238,6 +246,18 @@ pub struct TlsSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
     pub insecure: bool,
+}
+
+impl From<&TlsSettings> for aduib_client::TlsOptions {
+    fn from(tls: &TlsSettings) -> Self {
+        aduib_client::TlsOptions {
+            ca_cert: tls.ca_cert.as_ref().map(PathBuf::from),
+            client_cert: (tls.client_cert.as_ref().map(PathBuf::from))
+                .zip(tls.client_key.as_ref().map(PathBuf::from)),
+            domain: tls.server_name.clone(),
+            insecure: tls.insecure,
+        }
+    }
 }
 
 /// Any gRPC method. `body` holds one JSON message, or several (one after

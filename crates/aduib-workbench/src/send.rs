@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aduib_client::TlsOptions;
 use aduib_client::raw::Method;
 use aduib_client::stack::{Auth, RetryPolicy, Route, ServiceClient, ServiceTarget, StackConfig};
 use aduib_client::{
@@ -26,7 +27,7 @@ use crate::request::{
 impl Caches {
     /// One client (and its connection pool) per target and settings.
     pub(crate) fn aduib_client(&self, call: &AduibCall) -> Result<AduibClient, WorkbenchError> {
-        let key = crate::cache_key(&(call.transport, &call.url, &call.options));
+        let key = crate::cache_key(&(call.transport, &call.url, &call.options, &call.tls));
         let mut clients = self.lock_aduib();
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
@@ -54,6 +55,7 @@ pub(crate) fn client_config(call: &AduibCall) -> ClientConfig {
         headers: Header::pairs(&call.options.headers),
         timeout: call.options.timeout_ms.map(Duration::from_millis),
         limits,
+        tls: call.tls.as_ref().map(TlsOptions::from),
     }
 }
 
@@ -190,7 +192,7 @@ impl Caches {
         call: &AduibCall,
         discovery: &Discovery,
     ) -> Result<ServiceClient, WorkbenchError> {
-        let key = crate::cache_key(&(call.transport, discovery, &call.options));
+        let key = crate::cache_key(&(call.transport, discovery, &call.options, &call.tls));
         let mut clients = self.lock_services();
         if let Some(client) = clients.get(&key) {
             return Ok(client.clone());
@@ -221,6 +223,7 @@ impl Caches {
                 auth,
                 headers: config.headers,
                 limits: config.limits,
+                tls: config.tls,
                 refresh: Duration::from_secs(5),
             },
         );

@@ -16,6 +16,7 @@ use serde_json::json;
 fn record(id: &str, transport: AduibTransport, method: &str, outcome: Outcome) -> Record {
     let request = Request::Aduib(AduibCall {
         discovery: None,
+        tls: None,
         transport,
         url: "http://127.0.0.1:17101".into(),
         method: method.into(),

@@ -77,6 +77,7 @@ fn aduib(
 ) -> Request {
     Request::Aduib(AduibCall {
         discovery: None,
+        tls: None,
         transport,
         url,
         method: method.into(),

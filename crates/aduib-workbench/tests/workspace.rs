@@ -24,6 +24,7 @@ fn folder() -> (tempfile::TempDir, WorkspaceFolder) {
 fn call(url: &str, data: serde_json::Value, headers: Vec<Header>) -> Request {
     Request::Aduib(AduibCall {
         discovery: None,
+        tls: None,
         transport: AduibTransport::Jsonrpc,
         url: url.into(),
         method: "CaculService.echo".into(),

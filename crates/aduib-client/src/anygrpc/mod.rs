@@ -10,7 +10,6 @@
 
 pub mod codec;
 pub mod describe;
-mod insecure;
 pub mod jsonschema;
 pub mod reflection;
 pub mod schema;
@@ -28,7 +27,7 @@ use serde_json::Value;
 use thiserror::Error;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::deadline::Deadline;
 use crate::grpc::{grpc_target, metadata_map};
@@ -74,18 +73,7 @@ pub enum SchemaSource {
     Protoset(PathBuf),
 }
 
-/// TLS settings; absent means plaintext HTTP/2.
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    /// PEM CA certificate to trust (else the system roots).
-    pub ca_cert: Option<PathBuf>,
-    /// PEM client certificate and key, for mutual TLS.
-    pub client_cert: Option<(PathBuf, PathBuf)>,
-    /// Server name to verify, when it differs from the target host.
-    pub domain: Option<String>,
-    /// Accept any server certificate (self-signed test servers).
-    pub insecure: bool,
-}
+pub use crate::tls::TlsOptions;
 
 /// How to reach a server.
 #[derive(Debug, Clone)]
@@ -140,30 +128,15 @@ impl AnyGrpc {
     pub fn new(options: ConnectOptions) -> Result<Self, GrpcError> {
         let target = grpc_target(&options.target)
             .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?;
-        let verified_tls = options.tls.as_ref().filter(|tls| !tls.insecure);
-        let scheme = if verified_tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{target}"))
+        let endpoint = Endpoint::from_shared(format!("http://{target}"))
             .map_err(|_| GrpcError::InvalidTarget(options.target.clone()))?
             .connect_timeout(Duration::from_secs(10))
             .tcp_nodelay(true);
-        if let Some(tls) = verified_tls {
-            endpoint = endpoint
-                .tls_config(tls_config(tls)?)
-                .map_err(|e| GrpcError::Setup(format!("TLS: {e}")))?;
-        }
-        let channel = match options.tls.as_ref().filter(|tls| tls.insecure) {
-            Some(tls) => {
-                let client_cert = match &tls.client_cert {
-                    Some((cert, key)) => Some((read_file(cert)?, read_file(key)?)),
-                    None => None,
-                };
-                insecure::channel(endpoint, &target, client_cert)?
-            }
-            // Connects on first use, so the call that needs it reports a failure.
+        // Connects on first use, so the call that needs it reports a failure.
+        let channel = match &options.tls {
+            Some(tls) => tls
+                .grpc_channel(endpoint, &target)
+                .map_err(|e| GrpcError::Setup(e.to_string()))?,
             None => endpoint.connect_lazy(),
         };
         let metadata =
@@ -441,26 +414,6 @@ pub fn metadata_to_json(metadata: &MetadataMap) -> Value {
         }
     }
     Value::Object(object)
-}
-
-fn read_file(path: &PathBuf) -> Result<Vec<u8>, GrpcError> {
-    std::fs::read(path)
-        .map_err(|e| GrpcError::Setup(format!("cannot read {}: {e}", path.display())))
-}
-
-fn tls_config(tls: &TlsOptions) -> Result<ClientTlsConfig, GrpcError> {
-    let mut config = ClientTlsConfig::new();
-    config = match &tls.ca_cert {
-        Some(ca) => config.ca_certificate(Certificate::from_pem(read_file(ca)?)),
-        None => config.with_native_roots(),
-    };
-    if let Some((cert, key)) = &tls.client_cert {
-        config = config.identity(Identity::from_pem(read_file(cert)?, read_file(key)?));
-    }
-    if let Some(domain) = &tls.domain {
-        config = config.domain_name(domain.clone());
-    }
-    Ok(config)
 }
 
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
