@@ -26,6 +26,7 @@ import sys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from rnacos import running_rnacos  # noqa: E402
+from tls_peer import running_tls_peer, write_pki  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -242,3 +243,12 @@ def registered_server(tmp_path_factory):
         finally:
             server.terminate()
             server.wait(10)
+
+
+@pytest.fixture(scope="session")
+def tls_peer(tmp_path_factory):
+    """The real peer on JSON-RPC over TLS, requiring a client certificate:
+    (the folder of PEM files, its port)."""
+    pki = write_pki(tmp_path_factory.mktemp("pki"))
+    with running_tls_peer("jsonrpc", pki) as port:
+        yield pki, port

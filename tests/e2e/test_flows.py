@@ -404,3 +404,22 @@ def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d
     assert d.find('[data-testid="target"]').attribute("value") == url
     send(d)
     d.wait(lambda: status(d) == "OK", timeout=15, message="instance call OK")
+
+
+def test_an_aduib_call_over_mutual_tls_to_the_peer(d, tls_peer):
+    pki, port = tls_peer
+    compose(d, "aduib:jsonrpc", target=f"https://localhost:{port}", method="CaculService.add", body='{"x": 20, "y": 22')
+    d.find('[data-testid="tab-options"]').click()
+    d.find('[data-testid="tls-enabled"]').click()
+    d.find('[data-testid="tls-ca_cert"]').replace(str(pki / "ca.pem"))
+    send(d)
+    # The peer wants a client certificate: a clear failure, not a hang.
+    error = d.wait(lambda: d.text_of('[data-testid="response-error"]'), timeout=15, message="a refusal")
+    assert "localhost" in error, error
+
+    d.find('[data-testid="tls-client_cert"]').replace(str(pki / "client.pem"))
+    d.find('[data-testid="tls-client_key"]').replace(str(pki / "client.key"))
+    send(d)
+    d.wait(lambda: status(d) == "OK", timeout=15, message="the call over mTLS")
+    assert json.loads(response_text(d))["result"] == 42
+    shot(d, "compose-tls-light")

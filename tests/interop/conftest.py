@@ -6,38 +6,18 @@ runs on loopback on a free port and is stopped at the end of its test.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from net import free_port, wait_for_port  # noqa: E402
 from rnacos import running_rnacos  # noqa: E402
 
 HERE = Path(__file__).parent
 ADUIB_BIN = os.environ.get("ADUIB_BIN", "aduib")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
 def aduib(*args: str, stdin: str | None = None, timeout: float = 30,

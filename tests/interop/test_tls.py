@@ -4,60 +4,17 @@ The peer serves TLS itself (its `ServerTlsConfig`: uvicorn for JSON-RPC and
 REST, grpcio's secure port for gRPC), with certificates made for the test: a
 CA, a server certificate for `localhost`, and a client certificate.
 """
-import datetime
-import subprocess
-import sys
-
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tls_peer import running_tls_peer, write_pki
 
-from conftest import HERE, aduib, free_port, json_lines, wait_for_port
+from conftest import aduib, json_lines
 
 ADD = ["--method", "CaculService.add", "--data", '{"x": 1, "y": 2}', "--timeout-ms", "10000"]
 
 
-def _certificate(subject, issuer_name, issuer_key, public_key, *, ca=False, dns=None):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(issuer_name)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if dns:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    """ca.pem, server.pem/key (localhost) and client.pem/key in one folder."""
-    folder = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aduib test CA")])
-    ca = _certificate("aduib test CA", ca_name, ca_key, ca_key.public_key(), ca=True)
-    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for name, dns in (("server", "localhost"), ("client", None)):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _certificate(name, ca_name, ca_key, key.public_key(), dns=dns)
-        (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{name}.key").write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    return folder
+    return write_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module", params=[("jsonrpc", "jsonrpc"), ("rest", "http"), ("grpc", "grpc")],
@@ -66,22 +23,8 @@ def peer_mtls(request, pki):
     """The peer on one transport, requiring a client certificate from the CA;
     yields (our transport name, URL by the name on its certificate)."""
     ours, theirs = request.param
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "peer_server.py"), "--transport", theirs, "--port", str(port),
-         "--tls-dir", str(pki), "--mtls"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc)
-        url = f"localhost:{port}" if ours == "grpc" else f"https://localhost:{port}"
-        yield ours, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_tls_peer(theirs, pki) as port:
+        yield ours, (f"localhost:{port}" if ours == "grpc" else f"https://localhost:{port}")
 
 
 def test_our_client_calls_the_peer_over_mutual_tls(peer_mtls, pki):

@@ -8,30 +8,15 @@ import contextlib
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from net import free_port
+from net import wait_for_port
 
 RNACOS_BIN = os.environ.get(
     "RNACOS_BIN",
     os.path.join(os.environ.get("ADUIB_TOOLS", os.path.expanduser("~/.cache/aduib-workbench/tools")), "bin", "rnacos"),
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"rnacos exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"rnacos not listening on {port} after {timeout}s")
 
 
 @contextlib.contextmanager
@@ -40,7 +25,7 @@ def running_rnacos(data_dir: Path):
     if not os.path.exists(RNACOS_BIN):
         raise RuntimeError(f"rnacos is not installed at {RNACOS_BIN}: scripts/setup-system.sh installs it")
     while True:
-        http = _free_port()
+        http = free_port()
         if http >= 64000:
             continue
         try:
@@ -56,13 +41,13 @@ def running_rnacos(data_dir: Path):
         RNACOS_DATA_DIR=str(data_dir),
         RNACOS_HTTP_PORT=str(http),
         RNACOS_GRPC_PORT=str(http + 1000),
-        RNACOS_HTTP_CONSOLE_PORT=str(_free_port()),
+        RNACOS_HTTP_CONSOLE_PORT=str(free_port()),
         RNACOS_RAFT_NODE_ADDR=f"127.0.0.1:{http + 1000}",
     )
     proc = subprocess.Popen([RNACOS_BIN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait(http, proc)
-        _wait(http + 1000, proc)
+        wait_for_port(http, proc, what="rnacos")
+        wait_for_port(http + 1000, proc, what="rnacos")
         yield f"127.0.0.1:{http}"
     finally:
         proc.kill()

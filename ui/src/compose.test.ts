@@ -33,6 +33,27 @@ describe("toRequest", () => {
     expect(request).toMatchObject({ kind: "thrift", multiplexed: "Calc", args: { a: 1 } });
   });
 
+  it("sends TLS settings on Aduib and gRPC calls, without empty fields, and never on Thrift", () => {
+    const tls = { ca_cert: " /pki/ca.pem ", client_cert: "", client_key: "", server_name: "", insecure: false };
+    const sent = toRequest({ ...newDraft(), tls });
+    expect(sent).toMatchObject({ tls: { ca_cert: "/pki/ca.pem", insecure: false } });
+    expect(sent).not.toHaveProperty("tls.client_cert");
+    expect(toRequest({ ...newDraft(), kind: "grpc", target: "h:1", method: "S/M", body: "{}", tls })).toHaveProperty("tls.ca_cert", "/pki/ca.pem");
+    expect(toRequest({ ...newDraft(), transport: "thrift", tls })).not.toHaveProperty("tls");
+    expect(toRequest(newDraft())).not.toHaveProperty("tls");
+  });
+
+  it("refuses a client certificate without its key", () => {
+    const tls = { client_cert: "/pki/client.pem", insecure: false };
+    expect(() => toRequest({ ...newDraft(), tls })).toThrow(/needs its key/);
+  });
+
+  it("round-trips TLS through fromRequest", () => {
+    const tls = { ca_cert: "/pki/ca.pem", client_cert: "/pki/c.pem", client_key: "/pki/c.key", server_name: "localhost", insecure: false };
+    const request = toRequest({ ...newDraft(), tls });
+    expect(toRequest(fromRequest(request))).toEqual(request);
+  });
+
   it("round-trips through fromRequest", () => {
     const draft = { ...newDraft(), headers: "X-Trace: 1", timeoutMs: "900" };
     const again = toRequest(fromRequest(toRequest(draft)));

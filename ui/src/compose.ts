@@ -1,5 +1,5 @@
 // What the Composer edits, and how it becomes an engine Request.
-import type { AduibTransport, CallMode, Discovery, Header, Request } from "./bindings";
+import type { AduibTransport, CallMode, Discovery, Header, Request, TlsSettings } from "./bindings";
 
 export type Kind = "aduib" | "grpc" | "thrift" | "jsonrpc" | "http";
 
@@ -17,7 +17,28 @@ export type Draft = {
   httpMethod: string;
   /** An Aduib call to a service in a registry instead of `target`. */
   discovery?: Discovery | null;
+  /** TLS for Aduib (not Thrift) and gRPC calls; absent is plaintext. */
+  tls?: TlsSettings | null;
 };
+
+/** Whether the draft's call can go over TLS. */
+export function tlsApplies(draft: Pick<Draft, "kind" | "transport">): boolean {
+  return draft.kind === "grpc" || (draft.kind === "aduib" && draft.transport !== "thrift");
+}
+
+/** TLS settings without the empty fields a form leaves behind. */
+function tlsOf(draft: Draft): { tls?: TlsSettings } {
+  if (!draft.tls || !tlsApplies(draft)) return {};
+  const tls: TlsSettings = { insecure: draft.tls.insecure };
+  for (const key of ["ca_cert", "client_cert", "client_key", "server_name"] as const) {
+    const value = draft.tls[key]?.trim();
+    if (value) tls[key] = value;
+  }
+  if (Boolean(tls.client_cert) !== Boolean(tls.client_key)) {
+    throw new DraftError("A client certificate needs its key, and a key its certificate");
+  }
+  return { tls };
+}
 
 /** Where the embedded server listens: its defaults until it reports its own. */
 export const DEFAULT_TARGETS: Record<AduibTransport, string> = {
@@ -96,6 +117,7 @@ export function toRequest(draft: Draft): Request {
         data: interactive ? {} : (data as Record<string, unknown>),
         interactive,
         options,
+        ...tlsOf(draft),
         ...(draft.discovery ? { discovery: draft.discovery } : {}),
       };
     }
@@ -110,6 +132,7 @@ export function toRequest(draft: Draft): Request {
         gzip: false,
         interactive: isInteractive(draft),
         options,
+        ...tlsOf(draft),
       };
     case "thrift":
       return {
@@ -149,10 +172,13 @@ export function fromRequest(request: Request): Draft {
       return {
         ...base, kind: "aduib", transport: request.transport, mode: request.mode, target: request.url,
         method: request.method, body: pretty(request.data), headers, timeoutMs,
-        discovery: request.discovery ?? null,
+        discovery: request.discovery ?? null, tls: request.tls ?? null,
       };
     case "grpc":
-      return { ...base, kind: "grpc", target: request.target, method: request.method, body: request.body, headers, timeoutMs };
+      return {
+        ...base, kind: "grpc", target: request.target, method: request.method, body: request.body, headers, timeoutMs,
+        tls: request.tls ?? null,
+      };
     case "thrift":
       return {
         ...base, kind: "thrift", target: request.target, method: request.method, idl: request.idl,

@@ -1,10 +1,10 @@
 // The request: transport, target, method (with completion), body (JSON with
 // the method's schema), headers and options. Ctrl+Enter sends, Esc cancels.
 import { useEffect, useMemo, useState } from "react";
-import { ListChecks, Play, Square, Wand2 } from "lucide-react";
+import { ListChecks, Lock, Play, Square, Wand2 } from "lucide-react";
 import type { AduibTransport, CallMode, MethodInfo } from "../bindings";
 import * as api from "../api";
-import { DEFAULT_TARGETS, type Draft, type Kind } from "../compose";
+import { DEFAULT_TARGETS, type Draft, type Kind, tlsApplies } from "../compose";
 import { activeTab, useStore } from "../store";
 import { JsonEditor } from "./JsonEditor";
 import { MethodInput, type Suggestion } from "./MethodInput";
@@ -223,6 +223,9 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
             className={`border-b-2 px-2 py-1.5 capitalize ${section === name ? "border-indigo-500 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-500 hover:text-zinc-800 dark:hover:text-zinc-300"}`}
           >
             {name === "headers" ? (draft.kind === "grpc" ? "metadata" : "headers") : name}
+            {name === "options" && draft.tls && tlsApplies(draft) && (
+              <Lock size={11} className="ml-1 inline text-emerald-600 dark:text-emerald-400" aria-label="TLS on" data-testid="tls-on" />
+            )}
           </button>
         ))}
         {method && (
@@ -277,10 +280,69 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
                 className="w-32 rounded border border-zinc-200 bg-transparent px-2 py-1 dark:border-zinc-700"
               />
             </label>
+            {tlsApplies(draft) && <TlsOptions />}
           </div>
         )}
       </div>
     </div>
+  );
+}
+
+const TLS_FILES = [
+  { key: "ca_cert", label: "CA certificate", hint: "PEM file; empty trusts the system roots" },
+  { key: "client_cert", label: "Client certificate", hint: "PEM file, for mutual TLS" },
+  { key: "client_key", label: "Client key", hint: "PEM file of the certificate's key" },
+  { key: "server_name", label: "Server name", hint: "verify as this name instead of the host" },
+] as const;
+
+/** TLS for the call: off, or on with a CA, a client certificate, a name. */
+function TlsOptions() {
+  const tab = useStore(activeTab);
+  const { edit } = useStore();
+  const tls = tab.draft.tls;
+  const field = "min-w-0 flex-1 rounded border border-zinc-200 bg-transparent px-2 py-1 font-mono text-xs dark:border-zinc-700";
+  return (
+    <fieldset className="space-y-2 border-t border-zinc-200 pt-3 dark:border-zinc-800" data-testid="tls-options">
+      <label className="flex items-center gap-3">
+        <span className="w-32 text-zinc-500">TLS</span>
+        <input
+          type="checkbox"
+          checked={Boolean(tls)}
+          onChange={(e) => edit({ tls: e.target.checked ? { insecure: false } : null })}
+          data-testid="tls-enabled"
+        />
+        <span className="text-xs text-zinc-500">
+          {tls ? "on: http:// is dialled as https://" : "off (https:// and grpcs:// turn it on with the system roots)"}
+        </span>
+      </label>
+      {tls && (
+        <>
+          {TLS_FILES.map(({ key, label, hint }) => (
+            <label key={key} className="flex items-center gap-3">
+              <span className="w-32 text-zinc-500">{label}</span>
+              <input
+                value={tls[key] ?? ""}
+                onChange={(e) => edit({ tls: { ...tls, [key]: e.target.value } })}
+                placeholder={hint}
+                spellCheck={false}
+                data-testid={`tls-${key}`}
+                className={field}
+              />
+            </label>
+          ))}
+          <label className="flex items-center gap-3">
+            <span className="w-32 text-zinc-500">Skip verification</span>
+            <input
+              type="checkbox"
+              checked={tls.insecure}
+              onChange={(e) => edit({ tls: { ...tls, insecure: e.target.checked } })}
+              data-testid="tls-insecure"
+            />
+            {tls.insecure && <span className="text-xs text-amber-600 dark:text-amber-400">any certificate is accepted: test servers only</span>}
+          </label>
+        </>
+      )}
+    </fieldset>
   );
 }
 
