@@ -10,22 +10,28 @@
 //!   still listed, and callable by its address.
 //! - [`balance`]: the strategies that pick an instance for each call.
 //! - [`registrar`]: a server kept in a registry (beats, deregistration).
+//! - [`Registry::watch`]: a service's instances as they change; pushed by
+//!   Nacos over gRPC (nacos-sdk) and by the in-memory registry.
 
 pub mod balance;
 mod memory;
 mod nacos;
+mod nacos_push;
 pub mod registrar;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryRegistry;
 pub use nacos::{NacosConfig, NacosRegistry};
+pub use watch::InstanceWatch;
 
 /// What can go wrong asking a registry.
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +223,7 @@ pub struct Registration {
 }
 
 /// A service registry.
-pub trait Registry: fmt::Debug + Send + Sync {
+pub trait Registry: fmt::Debug + Send + Sync + 'static {
     fn namespaces(&self) -> BoxFuture<'_, Result<Vec<Namespace>, RegistryError>>;
 
     fn services<'a>(
@@ -242,6 +248,13 @@ pub trait Registry: fmt::Debug + Send + Sync {
         &'a self,
         registration: &'a Registration,
     ) -> BoxFuture<'a, Result<(), RegistryError>>;
+
+    /// Follows `service`'s instances (see [`InstanceWatch`]). This default
+    /// asks every [`watch::POLL_INTERVAL`]; registries that can push
+    /// override it.
+    fn watch(self: Arc<Self>, scope: Scope, service: String) -> InstanceWatch {
+        watch::watch_on(self, scope, service, watch::every(watch::POLL_INTERVAL))
+    }
 }
 
 #[cfg(test)]

@@ -1,26 +1,46 @@
 //! A registry in memory: for tests, the embedded server and offline use.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use futures::stream::{self, StreamExt};
+use tokio::sync::broadcast;
 
+use crate::watch::watch_on;
 use crate::{
-    Instance, Namespace, PageQuery, Registration, Registry, RegistryError, Scope, ServicePage,
+    Instance, InstanceWatch, Namespace, PageQuery, Registration, Registry, RegistryError, Scope,
+    ServicePage,
 };
 
 /// Key of a service: namespace, group, name.
 type ServiceKey = (String, String, String);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryRegistry {
     services: Mutex<BTreeMap<ServiceKey, Vec<Instance>>>,
+    /// Which service changed, for watches.
+    changes: broadcast::Sender<ServiceKey>,
+}
+
+impl Default for MemoryRegistry {
+    fn default() -> Self {
+        MemoryRegistry {
+            services: Mutex::default(),
+            changes: broadcast::channel(64).0,
+        }
+    }
 }
 
 impl MemoryRegistry {
     pub fn new() -> Self {
         MemoryRegistry::default()
+    }
+
+    fn changed(&self, key: ServiceKey) {
+        // Nobody watching is fine.
+        let _ = self.changes.send(key);
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<ServiceKey, Vec<Instance>>> {
@@ -34,6 +54,7 @@ impl MemoryRegistry {
                 instance.healthy = healthy;
             }
         }
+        self.changed(key(scope, service));
     }
 }
 
@@ -120,12 +141,14 @@ impl Registry for MemoryRegistry {
                 .unwrap_or_else(|| "DEFAULT".into()),
             metadata: registration.metadata.clone(),
         };
-        let mut services = self.lock();
-        let instances = services
-            .entry(key(&registration.scope, &registration.service))
-            .or_default();
-        instances.retain(|i| i.address() != instance.address());
-        instances.push(instance);
+        let service = key(&registration.scope, &registration.service);
+        {
+            let mut services = self.lock();
+            let instances = services.entry(service.clone()).or_default();
+            instances.retain(|i| i.address() != instance.address());
+            instances.push(instance);
+        }
+        self.changed(service);
         async { Ok(()) }.boxed()
     }
 
@@ -134,13 +157,34 @@ impl Registry for MemoryRegistry {
         registration: &'a Registration,
     ) -> BoxFuture<'a, Result<(), RegistryError>> {
         let address = format!("{}:{}", registration.ip, registration.port);
-        if let Some(instances) = self
-            .lock()
-            .get_mut(&key(&registration.scope, &registration.service))
-        {
+        let service = key(&registration.scope, &registration.service);
+        if let Some(instances) = self.lock().get_mut(&service) {
             instances.retain(|i| i.address() != address);
         }
+        self.changed(service);
         async { Ok(()) }.boxed()
+    }
+
+    /// Woken by each change of the service; a watch that fell behind reads
+    /// once more.
+    fn watch(self: Arc<Self>, scope: Scope, service: String) -> InstanceWatch {
+        let wanted = key(&scope, &service);
+        let changes = self.changes.subscribe();
+        let wakes = stream::unfold(changes, move |mut changes| {
+            let wanted = wanted.clone();
+            async move {
+                loop {
+                    match changes.recv().await {
+                        Ok(changed) if changed == wanted => return Some(((), changes)),
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => return Some(((), changes)),
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        })
+        .boxed();
+        watch_on(self, scope, service, wakes)
     }
 }
 

@@ -12,8 +12,11 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::nacos_push::{self, NamingClients};
+use crate::watch::watch_on;
 use crate::{
-    Instance, Namespace, PageQuery, Registration, Registry, RegistryError, Scope, ServicePage,
+    Instance, InstanceWatch, Namespace, PageQuery, Registration, Registry, RegistryError, Scope,
+    ServicePage,
 };
 
 /// The most one answer may hold: 100,000 instances fit well within.
@@ -50,6 +53,8 @@ pub struct NacosRegistry {
     http: reqwest::Client,
     config: NacosConfig,
     token: Mutex<Option<(String, Instant)>>,
+    /// Nacos 2.x gRPC clients, for pushed changes.
+    naming: std::sync::Arc<NamingClients>,
 }
 
 impl NacosRegistry {
@@ -69,6 +74,7 @@ impl NacosRegistry {
             http,
             config,
             token: Mutex::new(None),
+            naming: std::sync::Arc::default(),
         })
     }
 
@@ -425,6 +431,26 @@ impl Registry for NacosRegistry {
                 .map(drop)
         }
         .boxed()
+    }
+
+    /// Woken by Nacos's pushes over gRPC (polling when it cannot push).
+    fn watch(self: std::sync::Arc<Self>, scope: Scope, service: String) -> InstanceWatch {
+        let scoped = self.scoped(&scope);
+        let server = (self.base.split_once("://"))
+            .map_or(self.base.as_str(), |(_, rest)| rest)
+            .to_owned();
+        let wakes = nacos_push::wakes(
+            self.naming.clone(),
+            nacos_push::Endpoint {
+                server: &server,
+                username: self.config.username.as_deref(),
+                password: self.config.password.as_deref(),
+            },
+            scoped.namespace().to_owned(),
+            scoped.group().to_owned(),
+            service.clone(),
+        );
+        watch_on(self, scope, service, wakes)
     }
 }
 

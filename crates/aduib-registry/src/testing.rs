@@ -102,14 +102,25 @@ impl Rnacos {
             && reply.contains("accessToken")
     }
 
+    /// rnacos whose gRPC port is not where clients look for it (the HTTP
+    /// port + 1000): as a Nacos without gRPC looks to them.
+    pub fn start_with_grpc_elsewhere() -> Rnacos {
+        Rnacos::start_with(&[("RNACOS_GRPC_PORT", &free_port().to_string())])
+    }
+
     fn start_with(env: &[(&str, &str)]) -> Rnacos {
-        // The gRPC port is the HTTP port + 1000, as Nacos clients assume.
+        // The gRPC port is the HTTP port + 1000, as Nacos clients assume
+        // (`env` may move it).
         let (http_port, grpc_port) = loop {
             let http = free_port();
             if http < 64000 && TcpListener::bind(("127.0.0.1", http + 1000)).is_ok() {
                 break (http, http + 1000);
             }
         };
+        let grpc_port = env
+            .iter()
+            .find(|(name, _)| *name == "RNACOS_GRPC_PORT")
+            .map_or(grpc_port, |(_, port)| port.parse().unwrap());
         let data = std::env::temp_dir().join(format!("rnacos-{}-{http_port}", std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let child = Command::new(rnacos_bin())

@@ -272,3 +272,65 @@ async fn a_registry_behind_a_login_takes_the_right_password_and_names_a_wrong_on
         assert!(!message.contains("not-the-password"), "{message}");
     }
 }
+
+#[tokio::test]
+async fn a_watch_sees_instances_come_and_go_as_nacos_pushes_them() {
+    use futures::StreamExt;
+    let server = Rnacos::start();
+    let registry = std::sync::Arc::new(server.registry());
+    let mut first = registration(None, 18301, 1.0, "jsonrpc");
+    first.ephemeral = true;
+    registry.register(&first).await.unwrap();
+    let mut watch = registry
+        .clone()
+        .watch(Scope::default(), "CaculService".into());
+    let ports = |update: Option<Result<Vec<aduib_registry::Instance>, RegistryError>>| -> Vec<u16> {
+        update.unwrap().unwrap().iter().map(|i| i.port).collect()
+    };
+    assert_eq!(ports(watch.next().await), [18301]);
+
+    // Pushed: sooner than the poll that replaces pushes when they cannot be
+    // had would first ask (and the 30 s backstop is further still).
+    let pushed_within = aduib_registry::watch::POLL_INTERVAL - Duration::from_millis(100);
+    let mut second = registration(None, 18302, 2.0, "grpc");
+    second.ephemeral = true;
+    let started = Instant::now();
+    registry.register(&second).await.unwrap();
+    let next = tokio::time::timeout(pushed_within, watch.next())
+        .await
+        .expect("pushed");
+    assert_eq!(ports(next), [18301, 18302]);
+    eprintln!("the change seen after {:?}", started.elapsed());
+    registry.deregister(&first).await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .expect("pushed");
+    assert_eq!(ports(next), [18302]);
+}
+
+#[tokio::test]
+async fn a_watch_polls_when_nacos_cannot_push_and_never_hangs() {
+    use futures::StreamExt;
+    let server = Rnacos::start_with_grpc_elsewhere();
+    let registry = std::sync::Arc::new(server.registry());
+    let mut first = registration(None, 18311, 1.0, "jsonrpc");
+    first.ephemeral = true;
+    registry.register(&first).await.unwrap();
+    let mut watch = registry
+        .clone()
+        .watch(Scope::default(), "CaculService".into());
+    let update = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("the first list at once, whatever gRPC does");
+    assert_eq!(update.unwrap().unwrap().len(), 1);
+
+    registry
+        .register(&registration(None, 18312, 1.0, "jsonrpc"))
+        .await
+        .unwrap();
+    // The gRPC attempt gives up after 5 s; then a poll every 2 s.
+    let update = tokio::time::timeout(Duration::from_secs(15), watch.next())
+        .await
+        .expect("seen by polling");
+    assert_eq!(update.unwrap().unwrap().len(), 2);
+}
