@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aduib_workbench::catalog::MethodInfo;
 use aduib_workbench::discovery::{
-    self, FanoutReport, InstanceView, NamespaceView, RegistryTarget, ServicesView,
+    self, FanoutReport, InstanceView, InstancesUpdate, NamespaceView, RegistryTarget, ServicesView,
 };
 use aduib_workbench::host::{self, Host, HostCall, HostStatus};
 use aduib_workbench::workspace::{self, SavedRequest, WorkspaceFolder, WorkspaceSummary};
@@ -35,6 +35,8 @@ struct App {
     host: Host,
     workspace_dir: Mutex<PathBuf>,
     exchanges: Mutex<HashMap<String, ExchangeHandle>>,
+    /// The watch of the service the Registry view shows.
+    instance_watch: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl App {
@@ -345,6 +347,48 @@ async fn registry_instances(
     discovery::instances(&target, &service).await
 }
 
+/// Follows `service`'s instances: the list now, then each change, on
+/// `updates`. Replaces the watch before it (the view shows one service).
+#[tauri::command]
+fn registry_watch(
+    state: State<'_, App>,
+    target: RegistryTarget,
+    service: String,
+    updates: Channel<InstancesUpdate>,
+) -> Result<(), WorkbenchError> {
+    let mut watch = discovery::watch_instances(&target, &service)?;
+    let task = tauri::async_runtime::spawn(async move {
+        use futures::StreamExt;
+        while let Some(update) = watch.next().await {
+            if updates.send(update).is_err() {
+                break;
+            }
+        }
+    });
+    let before = state
+        .instance_watch
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .replace(task);
+    if let Some(before) = before {
+        before.abort();
+    }
+    Ok(())
+}
+
+/// Stops following instances (the view closed or left the service).
+#[tauri::command]
+fn registry_unwatch(state: State<'_, App>) {
+    let watch = state
+        .instance_watch
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(watch) = watch {
+        watch.abort();
+    }
+}
+
 /// The same call to every instance of a service (`request.discovery`).
 #[tauri::command]
 async fn fanout(
@@ -495,6 +539,7 @@ fn main() -> anyhow::Result<()> {
         host,
         workspace_dir: Mutex::new(workspace_dir),
         exchanges: Mutex::default(),
+        instance_watch: Mutex::default(),
     };
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
@@ -547,6 +592,8 @@ fn main() -> anyhow::Result<()> {
             registry_namespaces,
             registry_services,
             registry_instances,
+            registry_watch,
+            registry_unwatch,
             fanout,
         ])
         .run(tauri::generate_context!())?;

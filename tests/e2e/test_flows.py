@@ -374,6 +374,22 @@ def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d
     rows = d.execute("return [...document.querySelectorAll('[data-testid=\"registry-instance\"]')].map(r => r.textContent)")
     ours = next(r for r in rows if url.removeprefix("http://") in r)
     assert "healthy" in ours and "protocol=AduibRpc" in ours and "+7 more" in ours, ours
+    assert d.text_of('[data-testid="registry-live"]').strip() == "live"
+
+    # Live: an instance registered now shows as Nacos pushes it, and goes when it goes.
+    def instance(method: str, port: int) -> None:
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://{nacos}/nacos/v1/ns/instance?serviceName=CaculService&ip=127.0.0.1&port={port}"
+            f"&ephemeral=false&metadata={metadata}", method=method), timeout=5).read()
+
+    instance("POST", dead + 1)
+    started = time.monotonic()
+    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 3, timeout=10, message="the new instance")
+    appeared = time.monotonic() - started
+    instance("DELETE", dead + 1)
+    d.wait(lambda: len(d.find_all('[data-testid="registry-instance"]')) == 2, timeout=10, message="gone again")
+    # Pushed, not polled: the engine would poll every 2 s without pushes.
+    assert appeared < 1.8, appeared
 
     d.find('[data-testid="registry-fanout"]').click()
     summary = d.wait(lambda: d.text_of('[data-testid="fanout-summary"]'), timeout=15, message="fan-out done")

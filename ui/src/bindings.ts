@@ -316,6 +316,8 @@ export type InstanceView = { id: string, address: string, weight: number, health
  */
 transport?: string, url?: string, };
 
+export type InstancesUpdate = { instances: Array<InstanceView>, error: WorkbenchError | null, };
+
 export type FanoutResult = { instance: string, transport: string, latency_ms: number, response: unknown, error: WorkbenchError | null, 
 /**
  * Instances with the same `group` answered alike (status, result and

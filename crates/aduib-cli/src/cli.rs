@@ -120,6 +120,10 @@ pub enum RegistryCommand {
         service: String,
         #[arg(long)]
         json: bool,
+        /// Keep printing the instances as they change (pushed by Nacos over
+        /// gRPC, else polled) until Ctrl+C; with --json, one line per change.
+        #[arg(long)]
+        watch: bool,
     },
 }
 

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use aduib_registry::{NacosRegistry, PageQuery, Registry, Scope};
+use aduib_registry::{Instance, NacosRegistry, PageQuery, Registry, Scope};
 use aduib_workbench::discovery::RegistryTarget;
 use anyhow::bail;
+use futures::StreamExt;
 use serde_json::json;
 
 use crate::Outcome;
@@ -86,15 +87,17 @@ pub async fn run(command: RegistryCommand) -> anyhow::Result<Outcome> {
             nacos: args,
             service,
             json,
+            watch,
         } => {
             let (registry, scope) = nacos(&args)?;
+            if watch {
+                return watch_instances(registry, scope, service, json).await;
+            }
             let mut instances = registry.instances(&scope, &service).await?;
             instances.sort_by_key(|i| i.address());
             if json {
                 for instance in &instances {
-                    let mut line = serde_json::to_value(instance)?;
-                    line["aduib"] = json!(instance.aduib());
-                    print_line(&line)?;
+                    print_line(&instance_json(instance)?)?;
                 }
             } else if instances.is_empty() {
                 eprintln!(
@@ -103,36 +106,81 @@ pub async fn run(command: RegistryCommand) -> anyhow::Result<Outcome> {
                     scope.group()
                 );
             } else {
-                println!(
-                    "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  METADATA",
-                    "ADDRESS", "WEIGHT", "HEALTH", "CLUSTER", "ADUIB"
-                );
-                for i in &instances {
-                    let health = match (i.healthy, i.enabled) {
-                        (_, false) => "disabled",
-                        (true, true) => "healthy",
-                        (false, true) => "unhealthy",
-                    };
-                    let aduib = i
-                        .aduib()
-                        .map(|e| format!("{} {}", e.transport, e.url))
-                        .unwrap_or_else(|| "-".to_owned());
-                    let metadata: Vec<String> =
-                        i.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    println!(
-                        "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  {}",
-                        i.address(),
-                        i.weight,
-                        health,
-                        i.cluster,
-                        aduib,
-                        metadata.join(",")
-                    );
-                }
+                print_table(&instances);
             }
         }
     }
     Ok(Outcome::Success)
+}
+
+fn instance_json(instance: &Instance) -> anyhow::Result<serde_json::Value> {
+    let mut line = serde_json::to_value(instance)?;
+    line["aduib"] = json!(instance.aduib());
+    Ok(line)
+}
+
+fn print_table(instances: &[Instance]) {
+    println!(
+        "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  METADATA",
+        "ADDRESS", "WEIGHT", "HEALTH", "CLUSTER", "ADUIB"
+    );
+    for i in instances {
+        let health = match (i.healthy, i.enabled) {
+            (_, false) => "disabled",
+            (true, true) => "healthy",
+            (false, true) => "unhealthy",
+        };
+        let aduib = i
+            .aduib()
+            .map(|e| format!("{} {}", e.transport, e.url))
+            .unwrap_or_else(|| "-".to_owned());
+        let metadata: Vec<String> = i.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "{:<22}  {:>6}  {:<9}  {:<8}  {:<30}  {}",
+            i.address(),
+            i.weight,
+            health,
+            i.cluster,
+            aduib,
+            metadata.join(",")
+        );
+    }
+}
+
+/// `registry instances --watch`: the list now, then again on each change,
+/// until Ctrl+C. A registry that cannot be asked is reported, and the watch
+/// goes on.
+async fn watch_instances(
+    registry: NacosRegistry,
+    scope: Scope,
+    service: String,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    let mut updates = std::sync::Arc::new(registry).watch(scope, service.clone());
+    loop {
+        let update = tokio::select! {
+            update = updates.next() => update,
+            _ = tokio::signal::ctrl_c() => return Ok(Outcome::Success),
+        };
+        let Some(update) = update else {
+            return Ok(Outcome::Success);
+        };
+        match (update, json) {
+            (Ok(instances), true) => {
+                let instances = instances
+                    .iter()
+                    .map(instance_json)
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                print_line(&json!({ "service": service, "instances": instances }))?;
+            }
+            (Ok(mut instances), false) => {
+                instances.sort_by_key(Instance::address);
+                println!("\n{service}: {} instance(s)", instances.len());
+                print_table(&instances);
+            }
+            (Err(error), _) => eprintln!("aduib: stale, the registry cannot say now: {error}"),
+        }
+    }
 }
 
 fn namespace_name(scope: &Scope) -> &str {

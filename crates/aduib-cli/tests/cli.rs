@@ -1396,3 +1396,56 @@ fn a_registry_behind_a_login_needs_the_right_password_and_says_so() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused the login"));
 }
+
+#[test]
+fn registry_instances_watch_prints_each_change_as_it_comes() {
+    use aduib_registry::testing::Rnacos;
+    use aduib_registry::{Registration, Registry, Scope};
+    use std::io::BufRead;
+
+    let nacos = Rnacos::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let registry = nacos.registry();
+    let registration = |port: u16| Registration {
+        scope: Scope::default(),
+        service: "Watched".into(),
+        ip: "127.0.0.1".into(),
+        port,
+        weight: 1.0,
+        ephemeral: false,
+        cluster: None,
+        metadata: [("scheme".to_owned(), "grpc".to_owned())].into(),
+    };
+    runtime
+        .block_on(registry.register(&registration(18401)))
+        .unwrap();
+    let address = nacos.address();
+    let watcher = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data_dir())
+        .args(["registry", "instances", "--nacos", &address])
+        .args(["--service", "Watched", "--watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watcher = KillOnDrop(watcher);
+    let mut lines = std::io::BufReader::new(watcher.0.stdout.take().unwrap()).lines();
+    let mut next_ports = || -> Vec<u64> {
+        let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(line["service"], "Watched");
+        line["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["port"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(next_ports(), [18401]);
+    runtime
+        .block_on(registry.register(&registration(18402)))
+        .unwrap();
+    assert_eq!(next_ports(), [18401, 18402]);
+    runtime
+        .block_on(registry.deregister(&registration(18401)))
+        .unwrap();
+    assert_eq!(next_ports(), [18402]);
+}

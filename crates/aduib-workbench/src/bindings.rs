@@ -6,7 +6,8 @@ use ts_rs::{Config, TS};
 
 use crate::catalog::MethodInfo;
 use crate::discovery::{
-    FanoutReport, FanoutResult, InstanceView, NamespaceView, RegistryTarget, ServicesView,
+    FanoutReport, FanoutResult, InstanceView, InstancesUpdate, NamespaceView, RegistryTarget,
+    ServicesView,
 };
 use crate::error::{ErrorKind, WorkbenchError};
 use crate::event::{CallStatus, Event, EventBody, Outcome, Summary};
@@ -68,6 +69,7 @@ pub fn typescript() -> String {
         NamespaceView::decl(&config),
         ServicesView::decl(&config),
         InstanceView::decl(&config),
+        InstancesUpdate::decl(&config),
         FanoutResult::decl(&config),
         FanoutReport::decl(&config),
     ];

@@ -248,12 +248,46 @@ pub async fn instances(
     service: &str,
 ) -> Result<Vec<InstanceView>, WorkbenchError> {
     let (registry, scope) = target.open()?;
-    let mut found = registry
+    let found = registry
         .instances(&scope, service)
         .await
         .map_err(registry_error)?;
+    Ok(views(found))
+}
+
+fn views(mut found: Vec<Instance>) -> Vec<InstanceView> {
     found.sort_by_key(Instance::address);
-    Ok(found.into_iter().map(InstanceView::from).collect())
+    found.into_iter().map(InstanceView::from).collect()
+}
+
+/// One step of a watch: the instances now, or why the registry cannot say
+/// (the last list shown still stands, stale).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct InstancesUpdate {
+    pub instances: Vec<InstanceView>,
+    pub error: Option<WorkbenchError>,
+}
+
+/// `service`'s instances as they change: the current list first, then one
+/// update per change (pushed by Nacos over gRPC, else polled).
+pub fn watch_instances(
+    target: &RegistryTarget,
+    service: &str,
+) -> Result<futures::stream::BoxStream<'static, InstancesUpdate>, WorkbenchError> {
+    let (registry, scope) = target.open()?;
+    let updates = std::sync::Arc::new(registry)
+        .watch(scope, service.to_owned())
+        .map(|update| match update {
+            Ok(found) => InstancesUpdate {
+                instances: views(found),
+                error: None,
+            },
+            Err(error) => InstancesUpdate {
+                instances: Vec::new(),
+                error: Some(registry_error(error)),
+            },
+        });
+    Ok(updates.boxed())
 }
 
 /// What one instance answered a fan-out.

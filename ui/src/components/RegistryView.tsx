@@ -12,8 +12,6 @@ import { useStore } from "../store";
 import { DiffRows } from "./DiffRows";
 
 const PAGE = 100;
-/** How often the shown instances are asked for again while the view is open. */
-const REFRESH_MS = 3000;
 /** The metadata shown at a glance; the rest is in the row's tooltip. */
 const SHOWN_METADATA = ["protocol", "scheme", "service_name", "version"];
 const GROUP_COLORS = ["bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
@@ -32,6 +30,8 @@ export function RegistryView() {
   const service = useStore((s) => s.registryService);
   const setService = useStore((s) => s.setRegistryService);
   const [instances, setInstances] = useState<InstanceView[] | null>(null);
+  /** Why the shown instances may be out of date (the registry went away). */
+  const [stale, setStale] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -90,17 +90,36 @@ export function RegistryView() {
     if (!service) return;
     api
       .registryInstances(target, service)
-      .then(setInstances)
+      .then((found) => {
+        setInstances(found);
+        setStale(null);
+      })
       .catch((e) => setProblem(api.errorText(e)));
   }, [target, service]);
 
-  // Live: instances come and go, weights and health change.
+  // Live: Nacos pushes each change (instances come and go, weights and
+  // health change); the engine polls a registry that cannot push.
   useEffect(() => {
     if (!service) return;
-    loadInstances();
-    const timer = setInterval(loadInstances, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [service, loadInstances]);
+    let live = true;
+    setInstances(null);
+    setStale(null);
+    api
+      .registryWatch(target, service, (update) => {
+        if (!live) return;
+        if (update.error) {
+          setStale(api.errorText(update.error));
+        } else {
+          setInstances(update.instances);
+          setStale(null);
+        }
+      })
+      .catch((e) => live && setProblem(api.errorText(e)));
+    return () => {
+      live = false;
+      void api.registryUnwatch().catch(() => undefined);
+    };
+  }, [service, target]);
 
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="registry">
@@ -215,7 +234,7 @@ export function RegistryView() {
           </div>
           <div className="min-w-0 flex-1 overflow-auto">
             {service ? (
-              <ServicePanel target={target} service={service} instances={instances} onRefresh={loadInstances} />
+              <ServicePanel target={target} service={service} instances={instances} stale={stale} onRefresh={loadInstances} />
             ) : (
               <p className="p-6 text-xs text-zinc-400">Pick a service to see its instances.</p>
             )}
@@ -230,11 +249,13 @@ function ServicePanel({
   target,
   service,
   instances,
+  stale,
   onRefresh,
 }: {
   target: RegistryTarget;
   service: string;
   instances: InstanceView[] | null;
+  stale: string | null;
   onRefresh: () => void;
 }) {
   const { newTab, environment } = useStore();
@@ -311,7 +332,18 @@ function ServicePanel({
       <div className="mb-3 flex items-center gap-2">
         <h2 className="font-mono text-sm font-semibold">{service}</h2>
         <span className="text-xs text-zinc-500">{instances ? `${instances.length} instance${instances.length === 1 ? "" : "s"}` : "…"}</span>
-        <button onClick={onRefresh} title="Ask again (it refreshes every 3 s)" className="ml-auto rounded p-1 text-zinc-400 hover:bg-zinc-100 dark:hover:bg-zinc-800">
+        {stale ? (
+          <span className="truncate text-xs text-amber-700 dark:text-amber-400" title={stale} data-testid="registry-stale">
+            stale — {stale}
+          </span>
+        ) : (
+          instances && (
+            <span className="flex items-center gap-1 text-xs text-emerald-700 dark:text-emerald-400" title="Changes show as the registry reports them" data-testid="registry-live">
+              <span className="h-1.5 w-1.5 rounded-full bg-emerald-500" /> live
+            </span>
+          )
+        )}
+        <button onClick={onRefresh} title="Ask again now" className="ml-auto rounded p-1 text-zinc-400 hover:bg-zinc-100 dark:hover:bg-zinc-800">
           <RefreshCw size={13} />
         </button>
       </div>
