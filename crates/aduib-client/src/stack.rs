@@ -13,9 +13,10 @@
 //! - **auth** ([`Auth`]): bearer, API key and basic as headers, Aduib's as
 //!   `metadata.auth`; never printed;
 //! - **discovery and balancing** ([`Balanced`]): the service's instances
-//!   from a [`Registry`], kept for a while and kept (marked stale) when the
-//!   registry cannot be reached; a [`Balancer`] picks one; one pooled client
-//!   per instance.
+//!   from a [`Registry`], kept fresh by its watch (Nacos pushes changes),
+//!   asked again after `refresh` without news, and kept (marked stale) when
+//!   the registry cannot be reached; a [`Balancer`] picks one; one pooled
+//!   client per instance.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -282,9 +283,22 @@ struct BalancedInner {
     auth: Option<Auth>,
     config: ClientConfigBase,
     refresh: Duration,
-    known: Mutex<Option<Known>>,
+    /// Shared with the watch, which updates it on each change.
+    known: Arc<Mutex<Option<Known>>>,
+    /// The registry's watch of the service, from the first call on.
+    watching: Mutex<Option<WatchTask>>,
     /// Per URL, one client per transport (JSON-RPC and REST share URLs).
     clients: Mutex<HashMap<String, [Option<Arc<AduibClient>>; 4]>>,
+}
+
+/// The watch ends with the client.
+#[derive(Debug)]
+struct WatchTask(tokio::task::JoinHandle<()>);
+
+impl Drop for WatchTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -310,6 +324,7 @@ impl Balanced {
     /// registry cannot answer (then `stale`).
     async fn instances(&self) -> Result<(Arc<Vec<Instance>>, bool), ClientError> {
         let inner = &self.inner;
+        self.watch_changes();
         if let Some(known) = lock(&inner.known).clone()
             && known.at.elapsed() < inner.refresh
         {
@@ -336,6 +351,35 @@ impl Balanced {
                 None => Err(registry_error(error)),
             },
         }
+    }
+
+    /// Starts following the registry's changes, once: each change replaces
+    /// the known instances at once, so a call never waits out `refresh` to
+    /// see an instance come or go.
+    fn watch_changes(&self) {
+        let inner = &self.inner;
+        let mut watching = lock(&inner.watching);
+        if watching.is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut updates = (inner.registry.clone())
+            .watch(inner.target.scope.clone(), inner.target.service.clone());
+        let known = inner.known.clone();
+        *watching = Some(WatchTask(runtime.spawn(async move {
+            use futures::StreamExt;
+            while let Some(update) = updates.next().await {
+                // A failure is found by the next read too; the last list stands.
+                if let Ok(instances) = update {
+                    *lock(&known) = Some(Known {
+                        instances: Arc::new(instances),
+                        at: Instant::now(),
+                    });
+                }
+            }
+        })));
     }
 
     fn client(&self, transport: Transport, url: &str) -> Result<Arc<AduibClient>, ClientError> {
@@ -561,7 +605,8 @@ impl ServiceClient {
                     tls: config.tls,
                 },
                 refresh: config.refresh,
-                known: Mutex::new(None),
+                known: Arc::default(),
+                watching: Mutex::new(None),
                 clients: Mutex::default(),
             }),
         };
