@@ -340,6 +340,11 @@ async fn registry_services(
 }
 
 #[tauri::command]
+async fn registry_groups(target: RegistryTarget) -> Result<Vec<String>, WorkbenchError> {
+    discovery::groups(&target).await
+}
+
+#[tauri::command]
 async fn registry_instances(
     target: RegistryTarget,
     service: String,
@@ -591,6 +596,7 @@ fn main() -> anyhow::Result<()> {
             registry_saved,
             registry_namespaces,
             registry_services,
+            registry_groups,
             registry_instances,
             registry_watch,
             registry_unwatch,

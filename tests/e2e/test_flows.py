@@ -439,3 +439,24 @@ def test_an_aduib_call_over_mutual_tls_to_the_peer(d, tls_peer):
     d.wait(lambda: status(d) == "OK", timeout=15, message="the call over mTLS")
     assert json.loads(response_text(d))["result"] == 42
     shot(d, "compose-tls-light")
+
+
+def test_the_registry_lists_the_groups_and_browses_one(d, registered_server):
+    import urllib.request
+
+    nacos, _ = registered_server
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://{nacos}/nacos/v1/ns/instance?serviceName=Ledger&groupName=payments&ip=127.0.0.1&port=18601"
+        "&ephemeral=false", method="POST"), timeout=5).read()
+    d.find('[data-testid="nav-registry"]').click()
+    d.find('[data-testid="registry-address"]').replace(nacos)
+    d.find('[data-testid="registry-connect"]').click()
+    d.wait(lambda: d.find_all('[data-testid="registry-group"] option'), timeout=15, message="groups listed")
+    groups = d.execute("return [...document.querySelectorAll('[data-testid=\"registry-group\"] option')].map(o => o.value)")
+    assert groups == ["DEFAULT_GROUP", "payments"], groups
+    d.select('[data-testid="registry-group"]', "payments")
+    d.wait(lambda: "Ledger" in (d.text_of('[data-testid="registry-services"]') or ""), timeout=15, message="the group's services")
+    assert "CaculService" not in d.text_of('[data-testid="registry-services"]')
+    shot(d, "registry-groups-light")
+    # Back to the default group for the flows after this one.
+    d.select('[data-testid="registry-group"]', "DEFAULT_GROUP")

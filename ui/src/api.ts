@@ -75,6 +75,7 @@ export const taskSeen = (taskId: string) => invoke<void>("task_seen", { taskId }
 
 export const registrySaved = () => invoke<RegistryTarget | null>("registry_saved");
 export const registryNamespaces = (target: RegistryTarget) => invoke<NamespaceView[]>("registry_namespaces", { target });
+export const registryGroups = (target: RegistryTarget) => invoke<string[]>("registry_groups", { target });
 export const registryServices = (target: RegistryTarget, page: number, pageSize: number, filter: string | null) =>
   invoke<ServicesView>("registry_services", { target, page, pageSize, filter });
 export const registryInstances = (target: RegistryTarget, service: string) =>

@@ -97,6 +97,13 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Groups that hold services in a namespace.
+    Groups {
+        #[command(flatten)]
+        nacos: NacosArgs,
+        #[arg(long)]
+        json: bool,
+    },
     /// Services in a namespace and group, a page at a time.
     Services {
         #[command(flatten)]

@@ -51,6 +51,16 @@ pub async fn run(command: RegistryCommand) -> anyhow::Result<Outcome> {
                 }
             }
         }
+        RegistryCommand::Groups { nacos: args, json } => {
+            let (registry, scope) = nacos(&args)?;
+            for group in registry.groups(&scope).await? {
+                if json {
+                    print_line(&group)?;
+                } else {
+                    println!("{group}");
+                }
+            }
+        }
         RegistryCommand::Services {
             nacos: args,
             filter,

@@ -978,6 +978,16 @@ fn registry_commands_list_namespaces_services_and_instances() {
         .map(|n| n["name"].as_str().unwrap().to_owned())
         .collect();
     assert!(names.contains(&"dev".to_owned()), "{names:?}");
+    let out = aduib(&[
+        "registry",
+        "groups",
+        "--nacos",
+        &address,
+        "--namespace",
+        "dev",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "DEFAULT_GROUP\n");
 
     let out = aduib(&[
         "registry",

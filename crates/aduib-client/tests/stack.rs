@@ -366,6 +366,9 @@ impl Registry for Flaky {
     ) -> BoxFuture<'a, Result<ServicePage, RegistryError>> {
         self.inner.services(s, p)
     }
+    fn groups<'a>(&'a self, s: &'a Scope) -> BoxFuture<'a, Result<Vec<String>, RegistryError>> {
+        self.inner.groups(s)
+    }
     fn instances<'a>(
         &'a self,
         s: &'a Scope,
@@ -435,4 +438,44 @@ async fn one_chosen_instance_or_a_clear_error_when_there_is_none() {
         failure.to_string().contains("no instance of \"Counter\""),
         "{failure}"
     );
+}
+
+#[tokio::test]
+async fn a_change_in_the_registry_reaches_the_next_call_without_waiting_for_refresh() {
+    let fleet = fleet(&[1.0]).await;
+    let mut settings = config(Strategy::RoundRobin, RetryPolicy::new(1, false));
+    settings.refresh = Duration::from_secs(3600);
+    let client = ServiceClient::new(fleet.registry.clone(), settings);
+    let (_, route) = client.call(&hit("hit")).await.unwrap();
+    let first = fleet.servers[0].addr(Transport::JsonRpc).unwrap().port();
+    assert_eq!(route.instance, format!("127.0.0.1:{first}"));
+
+    // Another instance comes and the first goes: the watch tells the stack.
+    let counter = Arc::new(AtomicU64::new(0));
+    let second = instance(counter.clone(), ServerConfig::default()).await;
+    let port = second.addr(Transport::JsonRpc).unwrap().port();
+    fleet
+        .registry
+        .register(&registration(port, 1.0))
+        .await
+        .unwrap();
+    fleet
+        .registry
+        .deregister(&registration(first, 1.0))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, route) = client.call(&hit("hit")).await.unwrap();
+        if route.instance == format!("127.0.0.1:{port}") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still calling {}",
+            route.instance
+        );
+        tokio::task::yield_now().await;
+    }
+    assert!(counter.load(Ordering::SeqCst) >= 1);
 }

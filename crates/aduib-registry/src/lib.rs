@@ -232,6 +232,10 @@ pub trait Registry: fmt::Debug + Send + Sync + 'static {
         page: &'a PageQuery,
     ) -> BoxFuture<'a, Result<ServicePage, RegistryError>>;
 
+    /// The groups that hold services in `scope`'s namespace (whatever its
+    /// group), sorted; `DEFAULT_GROUP` always among them.
+    fn groups<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Result<Vec<String>, RegistryError>>;
+
     /// Every instance of `service`, healthy or not (callers filter).
     fn instances<'a>(
         &'a self,

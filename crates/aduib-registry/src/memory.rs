@@ -113,6 +113,19 @@ impl Registry for MemoryRegistry {
         async move { Ok(ServicePage { total, services }) }.boxed()
     }
 
+    fn groups<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Result<Vec<String>, RegistryError>> {
+        let mut groups: Vec<String> = self
+            .lock()
+            .iter()
+            .filter(|((ns, _, _), instances)| ns == scope.namespace() && !instances.is_empty())
+            .map(|((_, group, _), _)| group.clone())
+            .collect();
+        groups.push(crate::DEFAULT_GROUP.to_owned());
+        groups.sort();
+        groups.dedup();
+        async move { Ok(groups) }.boxed()
+    }
+
     fn instances<'a>(
         &'a self,
         scope: &'a Scope,

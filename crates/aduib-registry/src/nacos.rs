@@ -19,6 +19,9 @@ use crate::{
     ServicePage,
 };
 
+/// The most services read to list the groups of a namespace.
+const GROUP_SCAN_LIMIT: usize = 100_000;
+
 /// The most one answer may hold: 100,000 instances fit well within.
 pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -395,6 +398,50 @@ impl Registry for NacosRegistry {
                 total: reply.count,
                 services: reply.doms,
             })
+        }
+        .boxed()
+    }
+
+    /// From the console's catalog (`/nacos/v1/ns/catalog/services`, served
+    /// by Nacos 2.x and rnacos): the v1 open API has no group list. Read in
+    /// pages, at most [`GROUP_SCAN_LIMIT`] services.
+    fn groups<'a>(&'a self, scope: &'a Scope) -> BoxFuture<'a, Result<Vec<String>, RegistryError>> {
+        async move {
+            let scope = self.scoped(scope);
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Reply {
+                #[serde(default)]
+                count: u64,
+                #[serde(default)]
+                service_list: Vec<Entry>,
+            }
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Entry {
+                #[serde(default)]
+                group_name: Option<String>,
+            }
+            let mut groups = std::collections::BTreeSet::from([crate::DEFAULT_GROUP.to_owned()]);
+            let page_size = 1000;
+            for page in 1..=GROUP_SCAN_LIMIT / page_size {
+                let reply: Reply = self
+                    .get_json(
+                        "/nacos/v1/ns/catalog/services",
+                        &[
+                            ("pageNo", page.to_string()),
+                            ("pageSize", page_size.to_string()),
+                            ("namespaceId", scope.namespace().to_owned()),
+                        ],
+                    )
+                    .await?;
+                let seen = reply.service_list.len();
+                groups.extend(reply.service_list.into_iter().filter_map(|e| e.group_name));
+                if seen < page_size || (page * page_size) as u64 >= reply.count {
+                    break;
+                }
+            }
+            Ok(groups.into_iter().collect())
         }
         .boxed()
     }

@@ -142,6 +142,12 @@ mod tests {
             {
                 unimplemented!("not asked")
             }
+            fn groups<'a>(
+                &'a self,
+                _: &'a Scope,
+            ) -> futures::future::BoxFuture<'a, Result<Vec<String>, RegistryError>> {
+                unimplemented!("not asked")
+            }
             fn instances<'a>(
                 &'a self,
                 _: &'a Scope,

@@ -334,3 +334,31 @@ async fn a_watch_polls_when_nacos_cannot_push_and_never_hangs() {
         .expect("seen by polling");
     assert_eq!(update.unwrap().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn groups_are_listed_from_the_services_they_hold() {
+    let server = Rnacos::start();
+    let registry = server.registry();
+    for (group, port) in [
+        (None, 18501),
+        (Some("payments"), 18502),
+        (Some("search"), 18503),
+    ] {
+        let mut registration = registration(Some("dev"), port, 1.0, "jsonrpc");
+        registration.scope.group = group.map(str::to_owned);
+        registry.register(&registration).await.unwrap();
+    }
+    let dev = Scope {
+        namespace: Some("dev".into()),
+        group: None,
+    };
+    assert_eq!(
+        registry.groups(&dev).await.unwrap(),
+        ["DEFAULT_GROUP", "payments", "search"]
+    );
+    // Another namespace holds none of them.
+    assert_eq!(
+        registry.groups(&Scope::default()).await.unwrap(),
+        ["DEFAULT_GROUP"]
+    );
+}

@@ -221,6 +221,12 @@ pub async fn namespaces(target: &RegistryTarget) -> Result<Vec<NamespaceView>, W
         .collect())
 }
 
+/// The groups holding services in the target's namespace.
+pub async fn groups(target: &RegistryTarget) -> Result<Vec<String>, WorkbenchError> {
+    let (registry, scope) = target.open()?;
+    registry.groups(&scope).await.map_err(registry_error)
+}
+
 pub async fn services(
     target: &RegistryTarget,
     page: u32,

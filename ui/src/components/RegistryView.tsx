@@ -24,6 +24,8 @@ export function RegistryView() {
   const [target, setTarget] = useState<RegistryTarget>({ address: "" });
   const [draftAddress, setDraftAddress] = useState("");
   const [namespaces, setNamespaces] = useState<NamespaceView[] | null>(null);
+  /** Groups holding services in the namespace; null until known (then typed). */
+  const [groups, setGroups] = useState<string[] | null>(null);
   const [services, setServices] = useState<{ total: number; services: string[] } | null>(null);
   const [filter, setFilter] = useState("");
   const [page, setPage] = useState(1);
@@ -57,6 +59,8 @@ export function RegistryView() {
     try {
       const found = await api.registryNamespaces(next);
       setNamespaces(found);
+      // A registry without the console's catalog still works: the group is typed.
+      setGroups(await api.registryGroups(next).catch(() => null));
       // Another registry, namespace or group: another set of services.
       if (next.address !== target.address || next.namespace !== target.namespace || next.group !== target.group) {
         if (target.address) setService(null);
@@ -163,14 +167,30 @@ export function RegistryView() {
           data-testid="registry-password"
           className="w-44 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 font-mono text-[12px] dark:border-zinc-700"
         />
-        <input
-          value={target.group ?? ""}
-          onChange={(e) => setTarget({ ...target, group: e.target.value || undefined })}
-          onBlur={() => namespaces && void connect(target)}
-          placeholder="DEFAULT_GROUP"
-          title="Group"
-          className="w-36 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] dark:border-zinc-700"
-        />
+        {groups ? (
+          <select
+            value={target.group ?? "DEFAULT_GROUP"}
+            onChange={(e) => void connect({ ...target, group: e.target.value === "DEFAULT_GROUP" ? undefined : e.target.value })}
+            title="Group"
+            data-testid="registry-group"
+            className="max-w-40 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] dark:border-zinc-700 dark:bg-zinc-900"
+          >
+            {[...new Set([...groups, target.group ?? "DEFAULT_GROUP"])].map((g) => (
+              <option key={g} value={g}>
+                {g}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input
+            value={target.group ?? ""}
+            onChange={(e) => setTarget({ ...target, group: e.target.value || undefined })}
+            onBlur={() => namespaces && void connect(target)}
+            placeholder="DEFAULT_GROUP"
+            title="Group"
+            className="w-36 rounded-md border border-zinc-200 bg-transparent px-2 py-1.5 text-[12.5px] dark:border-zinc-700"
+          />
+        )}
         <button
           onClick={() => void connect({ ...target, address: draftAddress })}
           disabled={busy || !draftAddress.trim()}
