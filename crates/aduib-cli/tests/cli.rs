@@ -1152,6 +1152,30 @@ fn calls_go_through_nacos_balanced_retried_and_recorded() {
         !seen.keys().any(|k| k.ends_with(&format!(":{dead}"))),
         "{seen:?}"
     );
+    // A server stream through the balancer too: the dead instance is
+    // passed over before anything is sent, each item printed as it comes.
+    for _ in 0..6 {
+        let out = aduib_in(
+            &data,
+            &[
+                "stream",
+                "--nacos",
+                &address,
+                "--service",
+                "CaculService",
+                "--method",
+                "CaculService.countdown",
+                "--data",
+                r#"{"start": 2, "interval_ms": 1}"#,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let items: Vec<Value> = lines(&out)
+            .iter()
+            .map(|l| l["result"]["n"].clone())
+            .collect();
+        assert_eq!(items, [json!(2), json!(1), json!(0)]);
+    }
     // One chosen instance; a transport nobody serves is a clear error.
     let pinned = format!("127.0.0.1:{}", port(&a[0]));
     let out = call(&["--instance", &pinned]);

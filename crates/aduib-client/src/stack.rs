@@ -32,7 +32,7 @@ use futures::future::BoxFuture;
 use tower::retry::budget::{Budget, TpsBudget};
 use tower::{Service, ServiceExt};
 
-use crate::aduib::{AduibClient, ClientConfig, Transport};
+use crate::aduib::{AduibClient, ClientConfig, ResponseStream, Transport};
 use crate::error::ClientError;
 use crate::tls::TlsOptions;
 
@@ -410,7 +410,23 @@ impl Balanced {
         Ok(client)
     }
 
-    async fn attempt(self, mut attempt: Attempt) -> AttemptResult {
+    async fn attempt(self, attempt: Attempt) -> AttemptResult {
+        self.attempt_with(attempt, |client, request| {
+            async move { client.call(&request).await }.boxed()
+        })
+        .await
+    }
+
+    /// One attempt: picks an instance, prepares the request (auth, what is
+    /// left of the deadline) and runs `operation` on that instance's client.
+    async fn attempt_with<T>(
+        self,
+        mut attempt: Attempt,
+        operation: impl FnOnce(
+            Arc<AduibClient>,
+            Arc<AduibRequest>,
+        ) -> BoxFuture<'static, Result<T, ClientError>>,
+    ) -> Result<(T, Route), AttemptError> {
         let fail = |error, instance: Option<String>, maybe_sent, stale| AttemptError {
             error,
             instance,
@@ -497,14 +513,15 @@ impl Balanced {
             attempts: attempt.attempts + 1,
             stale,
         };
-        match client.call(&attempt.request).await {
-            Ok(response) => Ok((response, route)),
+        match operation(client, attempt.request.clone()).await {
+            Ok(answer) => Ok((answer, route)),
             Err(error) => {
                 let maybe_sent = !matches!(error, ClientError::Connect { .. });
                 Err(fail(error, Some(address), maybe_sent, stale))
             }
         }
-        // `picked` lives until here: the call counted as in flight.
+        // `picked` lives until here: the call (or the opening of a stream)
+        // counted as in flight.
     }
 }
 
@@ -588,6 +605,8 @@ impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for Ret
 pub struct ServiceClient {
     stack: tower::retry::Retry<RetryPolicy, Balanced>,
     timeout: Option<Duration>,
+    /// Streams use it too: a refused connection moves on.
+    max_attempts: u32,
 }
 
 impl ServiceClient {
@@ -611,8 +630,51 @@ impl ServiceClient {
             }),
         };
         ServiceClient {
+            max_attempts: config.retry.max_attempts.max(1),
             stack: tower::retry::Retry::new(config.retry, balanced),
             timeout: config.timeout,
+        }
+    }
+
+    /// A server stream through discovery, balancing, deadline and auth. An
+    /// instance that refuses the connection (nothing was sent) is passed
+    /// over, up to the retry policy's attempts; an open stream is never
+    /// sent again, whatever the policy, since its items may have been used.
+    pub async fn stream(
+        &self,
+        request: &AduibRequest,
+    ) -> Result<(ResponseStream, Route), StackError> {
+        let balanced = self.stack.get_ref().clone();
+        let mut attempt = Attempt {
+            request: Arc::new(request.clone()),
+            deadline: self.timeout.map(|t| Instant::now() + t),
+            excluded: Vec::new(),
+            attempts: 0,
+        };
+        loop {
+            let opened = balanced
+                .clone()
+                .attempt_with(attempt.clone(), |client, request| {
+                    async move { client.stream(&request).await }.boxed()
+                })
+                .await;
+            match opened {
+                Ok(open) => return Ok(open),
+                Err(failure) if !failure.maybe_sent && attempt.attempts + 1 < self.max_attempts => {
+                    attempt.excluded.extend(failure.instance);
+                    attempt.attempts += 1;
+                }
+                Err(failure) => {
+                    return Err(StackError {
+                        route: failure.instance.map(|instance| Route {
+                            instance,
+                            attempts: attempt.attempts + 1,
+                            stale: failure.stale,
+                        }),
+                        error: failure.error,
+                    });
+                }
+            }
         }
     }
 

@@ -479,3 +479,62 @@ async fn a_change_in_the_registry_reaches_the_next_call_without_waiting_for_refr
     }
     assert!(counter.load(Ordering::SeqCst) >= 1);
 }
+
+#[tokio::test]
+async fn a_server_stream_goes_through_the_balancer_past_a_dead_instance() {
+    use futures::StreamExt;
+    let fleet = fleet(&[1.0]).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    fleet
+        .registry
+        .register(&registration(dead, 1.0))
+        .await
+        .unwrap();
+    let live = fleet.servers[0].addr(Transport::JsonRpc).unwrap().port();
+    // Not idempotent: only a refused connection (nothing sent) moves on.
+    let client = ServiceClient::new(
+        fleet.registry.clone(),
+        config(Strategy::RoundRobin, RetryPolicy::new(2, false)),
+    );
+    let countdown = AduibRequest::new(
+        "s",
+        "rpc.v2/CaculService/CaculService.countdown",
+        json!({"start": 2, "interval_ms": 1})
+            .as_object()
+            .cloned()
+            .unwrap(),
+    );
+    for _ in 0..4 {
+        let (stream, route) = client.stream(&countdown).await.unwrap();
+        assert_eq!(route.instance, format!("127.0.0.1:{live}"));
+        let items: Vec<_> = stream
+            .map(|item| item.unwrap().result.unwrap()["n"].clone())
+            .collect()
+            .await;
+        assert_eq!(items, [json!(2), json!(1), json!(0)]);
+    }
+    // With one attempt only, the dead instance's refusal is the answer.
+    let once = ServiceClient::new(
+        fleet.registry.clone(),
+        config(Strategy::RoundRobin, RetryPolicy::new(1, false)),
+    );
+    let mut refused = 0;
+    for _ in 0..2 {
+        if let Err(failure) = once.stream(&countdown).await {
+            assert!(
+                matches!(failure.error, ClientError::Connect { .. }),
+                "{failure}"
+            );
+            assert_eq!(failure.route.unwrap().instance, format!("127.0.0.1:{dead}"));
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 1,
+        "round robin meets the dead instance once in two"
+    );
+}

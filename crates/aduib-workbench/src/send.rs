@@ -148,16 +148,17 @@ pub(crate) async fn aduib(
     Ok(())
 }
 
-/// A unary call to a service found in a registry, through the client stack.
+/// A unary call or a server stream to a service found in a registry,
+/// through the client stack.
 async fn discovered(
     caches: &Caches,
     call: &AduibCall,
     discovery: &Discovery,
     emitter: &Emitter,
 ) -> Result<(), WorkbenchError> {
-    if call.mode != CallMode::Unary {
+    if !matches!(call.mode, CallMode::Unary | CallMode::ServerStream) {
         return Err(WorkbenchError::bad_input(
-            "only unary calls go through a registry; for a stream, call one instance by its URL",
+            "client and bidi streams go to one instance: call it by its URL (pick it in the Registry view)",
         ));
     }
     let request = aduib_request(call)?;
@@ -168,11 +169,25 @@ async fn discovered(
         attempts: route.attempts,
         stale: route.stale,
     };
-    match client.call(&request).await {
-        Ok((response, route)) => {
+    let mut verdict = Verdict::default();
+    let opened = match call.mode {
+        CallMode::ServerStream => client.stream(&request).await.map(|(responses, route)| {
             emitter.emit(routed(route));
-            let mut verdict = Verdict::default();
+            Some(responses)
+        }),
+        _ => client.call(&request).await.map(|(response, route)| {
+            emitter.emit(routed(route));
             verdict.report(emitter, response);
+            None
+        }),
+    };
+    match opened {
+        Ok(responses) => {
+            if let Some(mut responses) = responses {
+                while let Some(response) = responses.next().await {
+                    verdict.report(emitter, response?);
+                }
+            }
             emitter.status(verdict.status());
             Ok(())
         }
