@@ -35,8 +35,9 @@ struct App {
     host: Host,
     workspace_dir: Mutex<PathBuf>,
     exchanges: Mutex<HashMap<String, ExchangeHandle>>,
-    /// The watch of the service the Registry view shows.
-    instance_watch: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Instance watches by id (the Registry view's; IPC calls may arrive out
+    /// of order, so each is ended by its own id, not "the current one").
+    instance_watches: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl App {
@@ -353,14 +354,15 @@ async fn registry_instances(
 }
 
 /// Follows `service`'s instances: the list now, then each change, on
-/// `updates`. Replaces the watch before it (the view shows one service).
+/// `updates`, until `registry_unwatch` with the id returned.
 #[tauri::command]
 fn registry_watch(
     state: State<'_, App>,
     target: RegistryTarget,
     service: String,
     updates: Channel<InstancesUpdate>,
-) -> Result<(), WorkbenchError> {
+) -> Result<u64, WorkbenchError> {
+    static NEXT_WATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let mut watch = discovery::watch_instances(&target, &service)?;
     let task = tauri::async_runtime::spawn(async move {
         use futures::StreamExt;
@@ -370,25 +372,23 @@ fn registry_watch(
             }
         }
     });
-    let before = state
-        .instance_watch
+    let id = NEXT_WATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .instance_watches
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .replace(task);
-    if let Some(before) = before {
-        before.abort();
-    }
-    Ok(())
+        .insert(id, task);
+    Ok(id)
 }
 
-/// Stops following instances (the view closed or left the service).
+/// Ends the watch `id` (the view left the service, or closed).
 #[tauri::command]
-fn registry_unwatch(state: State<'_, App>) {
+fn registry_unwatch(state: State<'_, App>, id: u64) {
     let watch = state
-        .instance_watch
+        .instance_watches
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .take();
+        .remove(&id);
     if let Some(watch) = watch {
         watch.abort();
     }
@@ -507,7 +507,9 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ADUIB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // nacos-sdk logs each reconnect as an error; what matters
+                // of it (no gRPC, polling instead) aduib-registry says once.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,nacos_sdk=off")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -544,7 +546,7 @@ fn main() -> anyhow::Result<()> {
         host,
         workspace_dir: Mutex::new(workspace_dir),
         exchanges: Mutex::default(),
-        instance_watch: Mutex::default(),
+        instance_watches: Mutex::default(),
     };
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())

@@ -80,13 +80,13 @@ export const registryServices = (target: RegistryTarget, page: number, pageSize:
   invoke<ServicesView>("registry_services", { target, page, pageSize, filter });
 export const registryInstances = (target: RegistryTarget, service: string) =>
   invoke<InstanceView[]>("registry_instances", { target, service });
-/** `service`'s instances now, then on each change (replaces the watch before). */
-export function registryWatch(target: RegistryTarget, service: string, onUpdate: (update: InstancesUpdate) => void): Promise<void> {
+/** `service`'s instances now, then on each change, until `registryUnwatch(id)`. */
+export function registryWatch(target: RegistryTarget, service: string, onUpdate: (update: InstancesUpdate) => void): Promise<number> {
   const updates = new Channel<InstancesUpdate>();
   updates.onmessage = onUpdate;
-  return invoke<void>("registry_watch", { target, service, updates });
+  return invoke<number>("registry_watch", { target, service, updates });
 }
-export const registryUnwatch = () => invoke<void>("registry_unwatch");
+export const registryUnwatch = (id: number) => invoke<void>("registry_unwatch", { id });
 export const fanout = (request: Request, environment: string | null) => invoke<FanoutReport>("fanout", { request, environment });
 
 /** Every change of every tracked task, from now on, in batches. */

@@ -64,7 +64,7 @@ export function RegistryView() {
       // Another registry, namespace or group: another set of services.
       if (next.address !== target.address || next.namespace !== target.namespace || next.group !== target.group) {
         if (target.address) setService(null);
-        setInstances(null);
+        // The instances follow the target: the watch below starts over.
         setPage(1);
       }
       setTarget(next);
@@ -104,24 +104,24 @@ export function RegistryView() {
   // Live: Nacos pushes each change (instances come and go, weights and
   // health change); the engine polls a registry that cannot push.
   useEffect(() => {
-    if (!service) return;
+    if (!service || !target.address) return;
     let live = true;
     setInstances(null);
     setStale(null);
-    api
-      .registryWatch(target, service, (update) => {
-        if (!live) return;
-        if (update.error) {
-          setStale(api.errorText(update.error));
-        } else {
-          setInstances(update.instances);
-          setStale(null);
-        }
-      })
-      .catch((e) => live && setProblem(api.errorText(e)));
+    const watch = api.registryWatch(target, service, (update) => {
+      if (!live) return;
+      if (update.error) {
+        setStale(api.errorText(update.error));
+      } else {
+        setInstances(update.instances);
+        setStale(null);
+      }
+    });
+    watch.catch((e) => live && setProblem(api.errorText(e)));
     return () => {
       live = false;
-      void api.registryUnwatch().catch(() => undefined);
+      // Its own id: calls to the app may arrive out of order.
+      void watch.then((id) => api.registryUnwatch(id)).catch(() => undefined);
     };
   }, [service, target]);
 
