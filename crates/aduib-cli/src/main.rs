@@ -76,7 +76,9 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ADUIB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // nacos-sdk logs each reconnect as an error; what matters
+                // of it (no gRPC, polling instead) aduib-registry says once.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,nacos_sdk=off")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1483,3 +1483,74 @@ fn registry_instances_watch_prints_each_change_as_it_comes() {
         .unwrap();
     assert_eq!(next_ports(), [18402]);
 }
+
+/// `aduib serve --register` on JSON-RPC against `nacos`: the child and its URL,
+/// once registered.
+fn serve_registered(nacos: &aduib_registry::testing::Rnacos) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .env("ADUIB_DATA_DIR", data_dir())
+        .args(["serve", "--jsonrpc", "127.0.0.1:0", "--register"])
+        .arg(format!("nacos://{}", nacos.address()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    (child, line.split_whitespace().nth(1).unwrap().to_owned())
+}
+
+fn registered_ports(nacos: &aduib_registry::testing::Rnacos) -> Vec<u64> {
+    let out = aduib(&[
+        "registry",
+        "instances",
+        "--nacos",
+        &nacos.address(),
+        "--service",
+        "CaculService",
+        "--json",
+    ]);
+    lines(&out)
+        .iter()
+        .map(|i| i["port"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_killed_server_leaves_the_registry_at_once_over_grpc() {
+    use aduib_registry::testing::Rnacos;
+
+    let nacos = Rnacos::start();
+    let (mut child, url) = serve_registered(&nacos);
+    let port: u64 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(registered_ports(&nacos), [port]);
+    // SIGKILL: no deregistration; the registry sees the connection end.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    while !registered_ports(&nacos).is_empty() {
+        // An HTTP instance would stay until its beats were missed (~15-30 s).
+        assert!(
+            killed.elapsed() < std::time::Duration::from_secs(5),
+            "still registered after {:?}",
+            killed.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn without_grpc_the_server_registers_over_http_and_still_leaves_on_shutdown() {
+    use aduib_registry::testing::Rnacos;
+
+    let nacos = Rnacos::start_with_grpc_elsewhere();
+    let (child, url) = serve_registered(&nacos);
+    let port: u64 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(registered_ports(&nacos), [port]);
+    sigterm(&child);
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+    assert!(registered_ports(&nacos).is_empty());
+}

@@ -16,7 +16,7 @@
 pub mod balance;
 mod memory;
 mod nacos;
-mod nacos_push;
+mod nacos_grpc;
 pub mod registrar;
 #[cfg(feature = "testing")]
 pub mod testing;

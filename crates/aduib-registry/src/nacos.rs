@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::nacos_push::{self, NamingClients};
+use crate::nacos_grpc::{self, NamingClients};
 use crate::watch::watch_on;
 use crate::{
     Instance, InstanceWatch, Namespace, PageQuery, Registration, Registry, RegistryError, Scope,
@@ -79,6 +79,82 @@ impl NacosRegistry {
             token: Mutex::new(None),
             naming: std::sync::Arc::default(),
         })
+    }
+
+    /// How the gRPC client reaches this registry.
+    fn grpc_endpoint(&self) -> nacos_grpc::Endpoint<'_> {
+        nacos_grpc::Endpoint {
+            server: (self.base.split_once("://")).map_or(self.base.as_str(), |(_, rest)| rest),
+            username: self.config.username.as_deref(),
+            password: self.config.password.as_deref(),
+        }
+    }
+
+    /// Registers ephemeral instances over gRPC (Nacos 2.x), bound to this
+    /// client's connection: no beats, and gone with the process. Each
+    /// service's instances go as one batch, as Nacos keeps one set per
+    /// connection and service.
+    pub async fn register_over_grpc(
+        &self,
+        registrations: &[Registration],
+    ) -> Result<(), RegistryError> {
+        for (scope, service, batch) in self.batches(registrations) {
+            self.naming
+                .register(
+                    &self.grpc_endpoint(),
+                    scope.namespace(),
+                    scope.group(),
+                    &service,
+                    &batch,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Withdraws what [`register_over_grpc`](Self::register_over_grpc) registered.
+    pub async fn deregister_over_grpc(
+        &self,
+        registrations: &[Registration],
+    ) -> Result<(), RegistryError> {
+        for (scope, service, batch) in self.batches(registrations) {
+            self.naming
+                .deregister(
+                    &self.grpc_endpoint(),
+                    scope.namespace(),
+                    scope.group(),
+                    &service,
+                    &batch,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn batches<'a>(
+        &self,
+        registrations: &'a [Registration],
+    ) -> Vec<(Scope, String, Vec<&'a Registration>)> {
+        let mut batches: BTreeMap<(String, String, String), Vec<&Registration>> = BTreeMap::new();
+        for registration in registrations {
+            let scope = self.scoped(&registration.scope);
+            let key = (
+                scope.namespace().to_owned(),
+                scope.group().to_owned(),
+                registration.service.clone(),
+            );
+            batches.entry(key).or_default().push(registration);
+        }
+        batches
+            .into_iter()
+            .map(|((namespace, group, service), batch)| {
+                let scope = Scope {
+                    namespace: Some(namespace),
+                    group: Some(group),
+                };
+                (scope, service, batch)
+            })
+            .collect()
     }
 
     /// The namespace and group the address named (`nacos://…?namespace=..`).
@@ -483,16 +559,9 @@ impl Registry for NacosRegistry {
     /// Woken by Nacos's pushes over gRPC (polling when it cannot push).
     fn watch(self: std::sync::Arc<Self>, scope: Scope, service: String) -> InstanceWatch {
         let scoped = self.scoped(&scope);
-        let server = (self.base.split_once("://"))
-            .map_or(self.base.as_str(), |(_, rest)| rest)
-            .to_owned();
-        let wakes = nacos_push::wakes(
+        let wakes = nacos_grpc::wakes(
             self.naming.clone(),
-            nacos_push::Endpoint {
-                server: &server,
-                username: self.config.username.as_deref(),
-                password: self.config.password.as_deref(),
-            },
+            self.grpc_endpoint(),
             scoped.namespace().to_owned(),
             scoped.group().to_owned(),
             service.clone(),

@@ -1,9 +1,14 @@
-//! Pushed instance changes from Nacos 2.x over gRPC, through `nacos-sdk`.
+//! Nacos 2.x over gRPC, through `nacos-sdk`: pushed instance changes, and
+//! ephemeral instances bound to the connection.
 //!
 //! The SDK's subscription only wakes the watch; the instances are then read
 //! through the HTTP API like every other read, so one mapping serves all.
 //! When the gRPC side cannot be had (an old Nacos, a port the HTTP port +
 //! 1000 rule does not find), the watch polls instead, and says so in the log.
+//!
+//! Registered over gRPC, an ephemeral instance lives as long as the
+//! connection: no beats, and the registry drops it as soon as the process
+//! dies, where an HTTP one lingers until its beats are missed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +21,10 @@ use nacos_sdk::api::naming::{
 use nacos_sdk::api::props::ClientProps;
 use tokio::sync::mpsc;
 
-use crate::RegistryError;
+use nacos_sdk::api::naming::ServiceInstance;
+
 use crate::watch::{POLL_INTERVAL, every};
+use crate::{Registration, RegistryError};
 
 /// Pushes can be lost (a reconnect); the watch reads again this often anyway.
 const BACKSTOP: Duration = Duration::from_secs(30);
@@ -43,6 +50,63 @@ pub(crate) struct Endpoint<'a> {
 }
 
 impl NamingClients {
+    /// Registers `registrations` (ephemeral ones, of one namespace, group and
+    /// service) as this connection's instances of that service.
+    pub(crate) async fn register(
+        &self,
+        endpoint: &Endpoint<'_>,
+        namespace: &str,
+        group: &str,
+        service: &str,
+        registrations: &[&Registration],
+    ) -> Result<(), RegistryError> {
+        let naming = self.get(endpoint, namespace).await?;
+        let instances = registrations.iter().map(|r| instance(r)).collect();
+        let registered = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            naming.batch_register_instance(service.to_owned(), Some(group.to_owned()), instances),
+        )
+        .await
+        .map_err(|_| refused(endpoint, "no answer to the registration".into()))
+        .and_then(|answer| answer.map_err(|e| refused(endpoint, e.to_string())));
+        if registered.is_err() {
+            self.forget(namespace).await;
+        }
+        registered
+    }
+
+    /// Drops the client of `namespace` (and its reconnect attempts).
+    async fn forget(&self, namespace: &str) {
+        self.0.lock().await.remove(namespace);
+    }
+
+    /// Withdraws `registrations` (as [`register`](Self::register) grouped
+    /// them).
+    pub(crate) async fn deregister(
+        &self,
+        endpoint: &Endpoint<'_>,
+        namespace: &str,
+        group: &str,
+        service: &str,
+        registrations: &[&Registration],
+    ) -> Result<(), RegistryError> {
+        let naming = self.get(endpoint, namespace).await?;
+        for registration in registrations {
+            tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                naming.deregister_instance(
+                    service.to_owned(),
+                    Some(group.to_owned()),
+                    instance(registration),
+                ),
+            )
+            .await
+            .map_err(|_| refused(endpoint, "no answer to the deregistration".into()))?
+            .map_err(|e| refused(endpoint, e.to_string()))?;
+        }
+        Ok(())
+    }
+
     async fn get(
         &self,
         endpoint: &Endpoint<'_>,
@@ -78,6 +142,37 @@ impl NamingClients {
             .map_err(|e| unreachable(e.to_string()))?;
         clients.insert(namespace.to_owned(), client.clone());
         Ok(client)
+    }
+}
+
+fn refused(endpoint: &Endpoint<'_>, reason: String) -> RegistryError {
+    RegistryError::Unreachable {
+        url: format!("grpc://{}", endpoint.server),
+        reason,
+    }
+}
+
+fn instance(registration: &Registration) -> ServiceInstance {
+    ServiceInstance {
+        instance_id: None,
+        ip: registration.ip.clone(),
+        port: i32::from(registration.port),
+        weight: registration.weight,
+        healthy: true,
+        enabled: true,
+        ephemeral: true,
+        cluster_name: Some(
+            registration
+                .cluster
+                .clone()
+                .unwrap_or_else(|| "DEFAULT".to_owned()),
+        ),
+        service_name: Some(registration.service.clone()),
+        metadata: registration
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -158,7 +253,11 @@ pub(crate) fn wakes(
             })?;
             Ok::<_, RegistryError>(naming)
         };
-        match subscribe.await {
+        let subscribed = subscribe.await;
+        if subscribed.is_err() {
+            clients.forget(&namespace).await;
+        }
+        match subscribed {
             Ok(naming) => {
                 let subscription = Subscription {
                     naming,

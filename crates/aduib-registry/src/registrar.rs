@@ -1,7 +1,11 @@
-//! Keeping a server in a registry: register its instances, beat for the
-//! ephemeral ones (Nacos drops an ephemeral HTTP instance ~30 s after its
-//! last beat), register again if the registry forgot one, and deregister on
-//! the way out.
+//! Keeping a server in a registry: register its instances and deregister
+//! them on the way out.
+//!
+//! Ephemeral instances go over gRPC (Nacos 2.x), bound to the connection:
+//! the registry drops them the moment the process dies, with no beats. Where
+//! gRPC cannot be had, they go over HTTP with a beat every 5 s (Nacos drops
+//! an ephemeral HTTP instance ~30 s after its last beat), registered again
+//! if the registry forgot one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,6 +54,8 @@ pub fn aduib_metadata(
 pub struct Registrar {
     registry: Arc<NacosRegistry>,
     registrations: Vec<Registration>,
+    /// The ephemeral ones went over gRPC.
+    over_grpc: bool,
     stop: watch::Sender<bool>,
     beats: JoinHandle<()>,
 }
@@ -61,21 +67,37 @@ impl Registrar {
         registry: Arc<NacosRegistry>,
         registrations: Vec<Registration>,
     ) -> Result<Registrar, RegistryError> {
-        for (i, registration) in registrations.iter().enumerate() {
+        let (ephemeral, persistent): (Vec<Registration>, Vec<Registration>) =
+            registrations.iter().cloned().partition(|r| r.ephemeral);
+        let over_grpc = !ephemeral.is_empty()
+            && match registry.register_over_grpc(&ephemeral).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot register over gRPC; over HTTP with beats instead");
+                    let _ = registry.deregister_over_grpc(&ephemeral).await;
+                    false
+                }
+            };
+        let over_http = if over_grpc {
+            &persistent
+        } else {
+            &registrations
+        };
+        for (i, registration) in over_http.iter().enumerate() {
             if let Err(error) = registry.register(registration).await {
-                for done in &registrations[..i] {
+                for done in &over_http[..i] {
                     let _ = registry.deregister(done).await;
+                }
+                if over_grpc {
+                    let _ = registry.deregister_over_grpc(&ephemeral).await;
                 }
                 return Err(error);
             }
         }
         let (stop, mut stopped) = watch::channel(false);
         let beating = registry.clone();
-        let ephemeral: Vec<Registration> = registrations
-            .iter()
-            .filter(|r| r.ephemeral)
-            .cloned()
-            .collect();
+        // Over gRPC, the connection itself keeps them.
+        let ephemeral = if over_grpc { Vec::new() } else { ephemeral };
         let beats = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(BEAT_INTERVAL);
             ticks.tick().await; // the first tick is now: just registered
@@ -103,6 +125,7 @@ impl Registrar {
         Ok(Registrar {
             registry,
             registrations,
+            over_grpc,
             stop,
             beats,
         })
@@ -112,14 +135,33 @@ impl Registrar {
         &self.registrations
     }
 
+    /// Whether the ephemeral instances are bound to a gRPC connection (else
+    /// kept by HTTP beats).
+    pub fn over_grpc(&self) -> bool {
+        self.over_grpc
+    }
+
     /// Stops beating and deregisters everything, within `grace`.
     pub async fn stop(self, grace: Duration) {
         let _ = self.stop.send(true);
         let _ = self.beats.await;
         let deregister = async {
-            for registration in &self.registrations {
+            let over_http = self
+                .registrations
+                .iter()
+                .filter(|r| !(self.over_grpc && r.ephemeral));
+            for registration in over_http {
                 if let Err(error) = self.registry.deregister(registration).await {
                     tracing::warn!(%error, service = %registration.service, "cannot deregister");
+                }
+            }
+            if self.over_grpc {
+                let ephemeral: Vec<Registration> = (self.registrations.iter())
+                    .filter(|r| r.ephemeral)
+                    .cloned()
+                    .collect();
+                if let Err(error) = self.registry.deregister_over_grpc(&ephemeral).await {
+                    tracing::warn!(%error, "cannot deregister over gRPC; the registry drops them as the connection ends");
                 }
             }
         };
