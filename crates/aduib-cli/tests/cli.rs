@@ -1539,6 +1539,7 @@ fn a_killed_server_leaves_the_registry_at_once_over_grpc() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    eprintln!("left the registry {:?} after SIGKILL", killed.elapsed());
 }
 
 #[test]
