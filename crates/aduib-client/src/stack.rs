@@ -19,6 +19,7 @@
 //!   client per instance.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -411,22 +412,22 @@ impl Balanced {
     }
 
     async fn attempt(self, attempt: Attempt) -> AttemptResult {
-        self.attempt_with(attempt, |client, request| {
-            async move { client.call(&request).await }.boxed()
+        self.attempt_with(attempt, |client, request| async move {
+            client.call(&request).await
         })
         .await
     }
 
     /// One attempt: picks an instance, prepares the request (auth, what is
     /// left of the deadline) and runs `operation` on that instance's client.
-    async fn attempt_with<T>(
+    async fn attempt_with<T, F>(
         self,
         mut attempt: Attempt,
-        operation: impl FnOnce(
-            Arc<AduibClient>,
-            Arc<AduibRequest>,
-        ) -> BoxFuture<'static, Result<T, ClientError>>,
-    ) -> Result<(T, Route), AttemptError> {
+        operation: impl FnOnce(Arc<AduibClient>, Arc<AduibRequest>) -> F,
+    ) -> Result<(T, Route), AttemptError>
+    where
+        F: Future<Output = Result<T, ClientError>>,
+    {
         let fail = |error, instance: Option<String>, maybe_sent, stale| AttemptError {
             error,
             instance,
@@ -654,8 +655,8 @@ impl ServiceClient {
         loop {
             let opened = balanced
                 .clone()
-                .attempt_with(attempt.clone(), |client, request| {
-                    async move { client.stream(&request).await }.boxed()
+                .attempt_with(attempt.clone(), |client, request| async move {
+                    client.stream(&request).await
                 })
                 .await;
             match opened {
