@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::nacos_grpc::{self, NamingClients};
+use crate::nacos_grpc::{self, NamingClients, Publish};
 use crate::watch::watch_on;
 use crate::{
     Instance, InstanceWatch, Namespace, PageQuery, Registration, Registry, RegistryError, Scope,
@@ -98,18 +98,8 @@ impl NacosRegistry {
         &self,
         registrations: &[Registration],
     ) -> Result<(), RegistryError> {
-        for (scope, service, batch) in self.batches(registrations) {
-            self.naming
-                .register(
-                    &self.grpc_endpoint(),
-                    scope.namespace(),
-                    scope.group(),
-                    &service,
-                    &batch,
-                )
-                .await?;
-        }
-        Ok(())
+        self.publish_over_grpc(registrations, Publish::Register)
+            .await
     }
 
     /// Withdraws what [`register_over_grpc`](Self::register_over_grpc) registered.
@@ -117,15 +107,19 @@ impl NacosRegistry {
         &self,
         registrations: &[Registration],
     ) -> Result<(), RegistryError> {
+        self.publish_over_grpc(registrations, Publish::Deregister)
+            .await
+    }
+
+    async fn publish_over_grpc(
+        &self,
+        registrations: &[Registration],
+        what: Publish,
+    ) -> Result<(), RegistryError> {
         for (scope, service, batch) in self.batches(registrations) {
+            let key = (scope.namespace(), scope.group(), service.as_str());
             self.naming
-                .deregister(
-                    &self.grpc_endpoint(),
-                    scope.namespace(),
-                    scope.group(),
-                    &service,
-                    &batch,
-                )
+                .publish(&self.grpc_endpoint(), key, &batch, what)
                 .await?;
         }
         Ok(())

@@ -51,60 +51,44 @@ pub(crate) struct Endpoint<'a> {
 
 impl NamingClients {
     /// Registers `registrations` (ephemeral ones, of one namespace, group and
-    /// service) as this connection's instances of that service.
-    pub(crate) async fn register(
+    /// service) as this connection's instances of that service, or
+    /// withdraws them. A client that failed is dropped (with its reconnect
+    /// attempts).
+    pub(crate) async fn publish(
         &self,
         endpoint: &Endpoint<'_>,
-        namespace: &str,
-        group: &str,
-        service: &str,
+        (namespace, group, service): (&str, &str, &str),
         registrations: &[&Registration],
+        what: Publish,
     ) -> Result<(), RegistryError> {
         let naming = self.get(endpoint, namespace).await?;
-        let instances = registrations.iter().map(|r| instance(r)).collect();
-        let registered = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            naming.batch_register_instance(service.to_owned(), Some(group.to_owned()), instances),
-        )
-        .await
-        .map_err(|_| refused(endpoint, "no answer to the registration".into()))
-        .and_then(|answer| answer.map_err(|e| refused(endpoint, e.to_string())));
-        if registered.is_err() {
-            self.forget(namespace).await;
+        let group = Some(group.to_owned());
+        let outcome = match what {
+            Publish::Register => {
+                let instances = registrations.iter().map(|r| instance(r)).collect();
+                let request = naming.batch_register_instance(service.to_owned(), group, instances);
+                answered(endpoint, "registration", request).await
+            }
+            Publish::Deregister => {
+                let mut outcome = Ok(());
+                for registration in registrations {
+                    let request = naming.deregister_instance(
+                        service.to_owned(),
+                        group.clone(),
+                        instance(registration),
+                    );
+                    outcome = answered(endpoint, "deregistration", request).await;
+                    if outcome.is_err() {
+                        break;
+                    }
+                }
+                outcome
+            }
+        };
+        if outcome.is_err() {
+            self.0.lock().await.remove(namespace);
         }
-        registered
-    }
-
-    /// Drops the client of `namespace` (and its reconnect attempts).
-    async fn forget(&self, namespace: &str) {
-        self.0.lock().await.remove(namespace);
-    }
-
-    /// Withdraws `registrations` (as [`register`](Self::register) grouped
-    /// them).
-    pub(crate) async fn deregister(
-        &self,
-        endpoint: &Endpoint<'_>,
-        namespace: &str,
-        group: &str,
-        service: &str,
-        registrations: &[&Registration],
-    ) -> Result<(), RegistryError> {
-        let naming = self.get(endpoint, namespace).await?;
-        for registration in registrations {
-            tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                naming.deregister_instance(
-                    service.to_owned(),
-                    Some(group.to_owned()),
-                    instance(registration),
-                ),
-            )
-            .await
-            .map_err(|_| refused(endpoint, "no answer to the deregistration".into()))?
-            .map_err(|e| refused(endpoint, e.to_string()))?;
-        }
-        Ok(())
+        outcome
     }
 
     async fn get(
@@ -143,6 +127,25 @@ impl NamingClients {
         clients.insert(namespace.to_owned(), client.clone());
         Ok(client)
     }
+}
+
+/// Registering or withdrawing instances over gRPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publish {
+    Register,
+    Deregister,
+}
+
+/// The registry's answer to `request`, within [`CONNECT_TIMEOUT`].
+async fn answered(
+    endpoint: &Endpoint<'_>,
+    what: &str,
+    request: impl std::future::Future<Output = nacos_sdk::api::error::Result<()>>,
+) -> Result<(), RegistryError> {
+    tokio::time::timeout(CONNECT_TIMEOUT, request)
+        .await
+        .map_err(|_| refused(endpoint, format!("no answer to the {what}")))?
+        .map_err(|e| refused(endpoint, e.to_string()))
 }
 
 fn refused(endpoint: &Endpoint<'_>, reason: String) -> RegistryError {
@@ -255,7 +258,7 @@ pub(crate) fn wakes(
         };
         let subscribed = subscribe.await;
         if subscribed.is_err() {
-            clients.forget(&namespace).await;
+            clients.0.lock().await.remove(&namespace);
         }
         match subscribed {
             Ok(naming) => {
