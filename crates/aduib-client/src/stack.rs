@@ -354,6 +354,32 @@ impl Balanced {
         }
     }
 
+    /// Puts the credentials and what is left of `deadline` on `request`.
+    fn prepare(&self, request: &mut AduibRequest, deadline: Option<Instant>) {
+        if let Some(auth) = &self.inner.auth {
+            auth.apply(request);
+        }
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let qos = request.qos.get_or_insert_with(Default::default);
+            qos.timeout_ms = Some(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1));
+        }
+    }
+
+    /// The first attempt of a call: the request prepared once, shared by
+    /// the retry layer without a copy.
+    fn first_attempt(&self, request: &AduibRequest, timeout: Option<Duration>) -> Attempt {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut request = request.clone();
+        self.prepare(&mut request, deadline);
+        Attempt {
+            request: Arc::new(request),
+            deadline,
+            excluded: Vec::new(),
+            attempts: 0,
+        }
+    }
+
     /// Starts following the registry's changes, once: each change replaces
     /// the known instances at once, so a call never waits out `refresh` to
     /// see an instance come or go.
@@ -500,14 +526,11 @@ impl Balanced {
         let client = self
             .client(transport, &endpoint.url)
             .map_err(|error| fail(error, Some(address.clone()), false, stale))?;
-        let request = Arc::make_mut(&mut attempt.request);
-        if let Some(auth) = &self.inner.auth {
-            auth.apply(request);
-        }
-        if let Some(deadline) = attempt.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let qos = request.qos.get_or_insert_with(Default::default);
-            qos.timeout_ms = Some(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1));
+        // The first attempt's request was prepared with the call; a retry
+        // carries what is left of the deadline (a copy, as the retry layer
+        // keeps the original).
+        if attempt.attempts > 0 {
+            self.prepare(Arc::make_mut(&mut attempt.request), attempt.deadline);
         }
         let route = Route {
             instance: address.clone(),
@@ -646,12 +669,7 @@ impl ServiceClient {
         request: &AduibRequest,
     ) -> Result<(ResponseStream, Route), StackError> {
         let balanced = self.stack.get_ref().clone();
-        let mut attempt = Attempt {
-            request: Arc::new(request.clone()),
-            deadline: self.timeout.map(|t| Instant::now() + t),
-            excluded: Vec::new(),
-            attempts: 0,
-        };
+        let mut attempt = balanced.first_attempt(request, self.timeout);
         loop {
             let opened = balanced
                 .clone()
@@ -681,13 +699,7 @@ impl ServiceClient {
 
     /// One unary call through discovery, balancing, retry, deadline and auth.
     pub async fn call(&self, request: &AduibRequest) -> Result<(AduibResponse, Route), StackError> {
-        let deadline = self.timeout.map(|t| Instant::now() + t);
-        let attempt = Attempt {
-            request: Arc::new(request.clone()),
-            deadline,
-            excluded: Vec::new(),
-            attempts: 0,
-        };
+        let attempt = self.stack.get_ref().first_attempt(request, self.timeout);
         let call = self.stack.clone().oneshot(attempt);
         let result = match self.timeout {
             Some(timeout) => match tokio::time::timeout(timeout, call).await {
