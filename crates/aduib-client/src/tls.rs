@@ -50,7 +50,10 @@ impl TlsOptions {
     pub fn client_config(&self, alpn: &[&[u8]]) -> Result<rustls::ClientConfig, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn ServerCertVerifier> = if self.insecure {
-            Arc::new(AcceptAnyCertificate(provider.clone()))
+            Arc::new(Verifier {
+                certificate: Certificate::Any,
+                provider: provider.clone(),
+            })
         } else {
             let roots = match &self.ca_cert {
                 Some(path) => Arc::new(roots_from(path)?),
@@ -60,9 +63,12 @@ impl TlsOptions {
                 .build()
                 .map_err(|e| TlsError(format!("certificate verifier: {e}")))?;
             match &self.domain {
-                Some(domain) => Arc::new(VerifyAs {
-                    name: server_name(domain)?,
-                    inner: webpki,
+                Some(domain) => Arc::new(Verifier {
+                    certificate: Certificate::VerifiedAs {
+                        name: server_name(domain)?,
+                        webpki,
+                    },
+                    provider: provider.clone(),
                 }),
                 None => webpki,
             }
@@ -169,15 +175,28 @@ fn system_roots() -> Result<Arc<RootCertStore>, TlsError> {
     Ok(roots.clone())
 }
 
-/// Verifies the server's certificate against a fixed name instead of the
-/// host dialled.
+/// A server-certificate check other than rustls's usual one. Handshake
+/// signatures are always checked (with the provider's algorithms, as
+/// rustls's own verifier does), so the peer must hold the key of the
+/// certificate it shows.
 #[derive(Debug)]
-struct VerifyAs {
-    name: ServerName<'static>,
-    inner: Arc<WebPkiServerVerifier>,
+struct Verifier {
+    certificate: Certificate,
+    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for VerifyAs {
+#[derive(Debug)]
+enum Certificate {
+    /// Any certificate (`insecure`, for self-signed test servers).
+    Any,
+    /// Verified against `name` instead of the host dialled.
+    VerifiedAs {
+        name: ServerName<'static>,
+        webpki: Arc<WebPkiServerVerifier>,
+    },
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -186,8 +205,12 @@ impl ServerCertVerifier for VerifyAs {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+        match &self.certificate {
+            Certificate::Any => Ok(ServerCertVerified::assertion()),
+            Certificate::VerifiedAs { name, webpki } => {
+                webpki.verify_server_cert(end_entity, intermediates, name, ocsp_response, now)
+            }
+        }
     }
 
     fn verify_tls12_signature(
@@ -196,7 +219,8 @@ impl ServerCertVerifier for VerifyAs {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -205,61 +229,14 @@ impl ServerCertVerifier for VerifyAs {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// Accepts every certificate; signatures are still checked, so the peer
-/// must hold the key of the certificate it shows.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
