@@ -1,6 +1,6 @@
 //! The client stack: an Aduib call to a *service*, not an address.
 //!
-//! Tower layers, outermost first:
+//! Layers, outermost first:
 //! - **deadline**: one budget for the whole call, retries included; each
 //!   attempt carries what is left to the server (`qos.timeout_ms`, and
 //!   `grpc-timeout` through the client's own deadline);
@@ -9,7 +9,8 @@
 //!   `TpsBudget`), on another instance when there is one. A call that may
 //!   have reached a server is sent again only when it is idempotent (the
 //!   flag, or `qos.idempotency_key`); a refused connection never reached
-//!   one, so any call moves on from it;
+//!   one, so any call moves on from it. One loop serves calls and streams
+//!   (see [`ServiceClient`] for why it is not tower's `Retry`);
 //! - **auth** ([`Auth`]): bearer, API key and basic as headers, Aduib's as
 //!   `metadata.auth`; never printed;
 //! - **discovery and balancing** ([`Balanced`]): the service's instances
@@ -20,18 +21,14 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use aduib_core::{AduibRequest, AduibResponse, AuthContext, AuthScheme, Limits, RequestMetadata};
 use aduib_registry::balance::{Balancer, Strategy};
 use aduib_registry::{Instance, Registry, RegistryError, Scope};
 use base64::Engine;
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use tower::retry::budget::{Budget, TpsBudget};
-use tower::{Service, ServiceExt};
 
 use crate::aduib::{AduibClient, ClientConfig, ResponseStream, Transport};
 use crate::error::ClientError;
@@ -249,10 +246,10 @@ pub struct StackError {
 
 /// One attempt: the request, what is left of the deadline, and the
 /// instances that already failed this call.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    /// Shared: a retry clones the attempt, not the request.
-    pub request: Arc<AduibRequest>,
+#[derive(Debug)]
+struct Attempt {
+    /// Shared with the attempt in flight; a retry copies it only if that one still holds it.
+    request: Arc<AduibRequest>,
     deadline: Option<Instant>,
     excluded: Vec<String>,
     attempts: u32,
@@ -260,19 +257,17 @@ pub struct Attempt {
 
 /// An attempt's failure, naming the instance it went to.
 #[derive(Debug)]
-pub struct AttemptError {
-    pub error: ClientError,
-    pub instance: Option<String>,
+struct AttemptError {
+    error: ClientError,
+    instance: Option<String>,
     /// Whether the request may have reached a server.
-    pub maybe_sent: bool,
-    pub stale: bool,
+    maybe_sent: bool,
+    stale: bool,
 }
 
-type AttemptResult = Result<(AduibResponse, Route), AttemptError>;
-
-/// Discovery and balancing: the innermost service.
+/// Discovery and balancing: the innermost layer.
 #[derive(Debug, Clone)]
-pub struct Balanced {
+struct Balanced {
     inner: Arc<BalancedInner>,
 }
 
@@ -312,8 +307,51 @@ struct ClientConfigBase {
 
 #[derive(Debug, Clone)]
 struct Known {
-    instances: Arc<Vec<Instance>>,
+    targets: Arc<Vec<Target>>,
     at: Instant,
+}
+
+impl Known {
+    fn new(instances: Vec<Instance>) -> Known {
+        Known {
+            targets: Arc::new(instances.into_iter().map(Target::new).collect()),
+            at: Instant::now(),
+        }
+    }
+}
+
+/// An instance as the stack calls it, worked out once per registry answer
+/// rather than on every call.
+#[derive(Debug)]
+struct Target {
+    instance: Instance,
+    /// `host:port`.
+    address: String,
+    /// Its transport and URL; `None` when it is not an Aduib instance.
+    endpoint: Option<(Transport, String)>,
+    /// Its client from the pool, once a call has gone to it.
+    client: OnceLock<Arc<AduibClient>>,
+}
+
+impl Target {
+    fn new(instance: Instance) -> Target {
+        let endpoint = instance.aduib().map(|endpoint| {
+            let transport = transport_of(&endpoint.transport).unwrap_or(Transport::JsonRpc);
+            (transport, endpoint.url)
+        });
+        Target {
+            address: instance.address(),
+            endpoint,
+            instance,
+            client: OnceLock::new(),
+        }
+    }
+}
+
+impl AsRef<Instance> for Target {
+    fn as_ref(&self) -> &Instance {
+        &self.instance
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -323,13 +361,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Balanced {
     /// The instances to choose from: fresh, or the last known when the
     /// registry cannot answer (then `stale`).
-    async fn instances(&self) -> Result<(Arc<Vec<Instance>>, bool), ClientError> {
+    async fn instances(&self) -> Result<(Arc<Vec<Target>>, bool), ClientError> {
         let inner = &self.inner;
         self.watch_changes();
-        if let Some(known) = lock(&inner.known).clone()
+        if let Some(known) = lock(&inner.known).as_ref()
             && known.at.elapsed() < inner.refresh
         {
-            return Ok((known.instances, false));
+            return Ok((known.targets.clone(), false));
         }
         match inner
             .registry
@@ -337,17 +375,15 @@ impl Balanced {
             .await
         {
             Ok(instances) => {
-                let instances = Arc::new(instances);
-                *lock(&inner.known) = Some(Known {
-                    instances: instances.clone(),
-                    at: Instant::now(),
-                });
-                Ok((instances, false))
+                let known = Known::new(instances);
+                let targets = known.targets.clone();
+                *lock(&inner.known) = Some(known);
+                Ok((targets, false))
             }
-            Err(error) => match lock(&inner.known).clone() {
+            Err(error) => match lock(&inner.known).as_ref() {
                 Some(known) => {
                     tracing::warn!(%error, "the registry did not answer; using the instances it gave last");
-                    Ok((known.instances, true))
+                    Ok((known.targets.clone(), true))
                 }
                 None => Err(registry_error(error)),
             },
@@ -400,13 +436,23 @@ impl Balanced {
             while let Some(update) = updates.next().await {
                 // A failure is found by the next read too; the last list stands.
                 if let Ok(instances) = update {
-                    *lock(&known) = Some(Known {
-                        instances: Arc::new(instances),
-                        at: Instant::now(),
-                    });
+                    *lock(&known) = Some(Known::new(instances));
                 }
             }
         })));
+    }
+
+    /// The target's client: its own once it has one, else one from the
+    /// pool (so a new list from the registry keeps the connections).
+    fn client_of(&self, target: &Target) -> Result<Option<Arc<AduibClient>>, ClientError> {
+        if let Some(client) = target.client.get() {
+            return Ok(Some(client.clone()));
+        }
+        let Some((transport, url)) = &target.endpoint else {
+            return Ok(None);
+        };
+        let client = self.client(*transport, url)?;
+        Ok(Some(target.client.get_or_init(|| client).clone()))
     }
 
     fn client(&self, transport: Transport, url: &str) -> Result<Arc<AduibClient>, ClientError> {
@@ -437,19 +483,12 @@ impl Balanced {
         Ok(client)
     }
 
-    async fn attempt(self, attempt: Attempt) -> AttemptResult {
-        self.attempt_with(attempt, |client, request| async move {
-            client.call(&request).await
-        })
-        .await
-    }
-
     /// One attempt: picks an instance, prepares the request (auth, what is
     /// left of the deadline) and runs `operation` on that instance's client.
     async fn attempt_with<T, F>(
-        self,
-        mut attempt: Attempt,
-        operation: impl FnOnce(Arc<AduibClient>, Arc<AduibRequest>) -> F,
+        &self,
+        attempt: &Attempt,
+        operation: &impl Fn(Arc<AduibClient>, Arc<AduibRequest>) -> F,
     ) -> Result<(T, Route), AttemptError>
     where
         F: Future<Output = Result<T, ClientError>>,
@@ -460,23 +499,21 @@ impl Balanced {
             maybe_sent,
             stale,
         };
-        let (instances, stale) = self
+        let (targets, stale) = self
             .instances()
             .await
             .map_err(|error| fail(error, None, false, false))?;
         let target = &self.inner.target;
         // References only: this runs on every call, over every instance.
-        let candidates: Vec<&Instance> = instances
+        let candidates: Vec<&Target> = targets
             .iter()
-            .filter(|i| match &target.instance {
-                Some(wanted) => &i.id == wanted || &i.address() == wanted,
+            .filter(|t| match &target.instance {
+                Some(wanted) => &t.instance.id == wanted || &t.address == wanted,
                 None => true,
             })
-            .filter(|i| {
-                i.aduib_transport().is_some_and(|t| {
-                    target
-                        .transport
-                        .is_none_or(|want| transport_of(t) == Some(want))
+            .filter(|t| {
+                t.endpoint.as_ref().is_some_and(|(transport, _)| {
+                    target.transport.is_none_or(|want| *transport == want)
                 })
             })
             .collect();
@@ -486,19 +523,19 @@ impl Balanced {
         }
         // Instances that failed this call go last: used only when nothing
         // else is left.
-        let fresh: Vec<&Instance> = if attempt.excluded.is_empty() {
-            candidates.clone()
-        } else {
+        let pool = if attempt.excluded.is_empty() {
             candidates
+        } else {
+            let fresh: Vec<&Target> = candidates
                 .iter()
-                .filter(|i| !attempt.excluded.contains(&i.address()))
+                .filter(|t| !attempt.excluded.contains(&t.address))
                 .copied()
-                .collect()
-        };
-        let pool = if fresh.iter().any(|i| i.callable()) {
-            fresh
-        } else {
-            candidates
+                .collect();
+            if fresh.iter().any(|t| t.instance.callable()) {
+                fresh
+            } else {
+                candidates
+            }
         };
         let key = match target.strategy {
             Strategy::ConsistentHash => {
@@ -513,25 +550,15 @@ impl Balanced {
             ));
             return Err(fail(error, None, false, stale));
         };
-        let address = picked.instance.address();
-        let Some(endpoint) = picked.instance.aduib() else {
-            return Err(fail(
-                ClientError::Setup("not an Aduib instance".into()),
-                Some(address),
-                false,
-                stale,
-            ));
+        let address = &picked.instance.address;
+        let client = match self.client_of(picked.instance) {
+            Ok(Some(client)) => client,
+            Ok(None) => {
+                let error = ClientError::Setup("not an Aduib instance".into());
+                return Err(fail(error, Some(address.clone()), false, stale));
+            }
+            Err(error) => return Err(fail(error, Some(address.clone()), false, stale)),
         };
-        let transport = transport_of(&endpoint.transport).unwrap_or(Transport::JsonRpc);
-        let client = self
-            .client(transport, &endpoint.url)
-            .map_err(|error| fail(error, Some(address.clone()), false, stale))?;
-        // The first attempt's request was prepared with the call; a retry
-        // carries what is left of the deadline (a copy, as the retry layer
-        // keeps the original).
-        if attempt.attempts > 0 {
-            self.prepare(Arc::make_mut(&mut attempt.request), attempt.deadline);
-        }
         let route = Route {
             instance: address.clone(),
             attempts: attempt.attempts + 1,
@@ -541,7 +568,7 @@ impl Balanced {
             Ok(answer) => Ok((answer, route)),
             Err(error) => {
                 let maybe_sent = !matches!(error, ClientError::Connect { .. });
-                Err(fail(error, Some(address), maybe_sent, stale))
+                Err(fail(error, Some(address.clone()), maybe_sent, stale))
             }
         }
         // `picked` lives until here: the call (or the opening of a stream)
@@ -549,44 +576,47 @@ impl Balanced {
     }
 }
 
-impl Service<Attempt> for Balanced {
-    type Response = (AduibResponse, Route);
-    type Error = AttemptError;
-    type Future = BoxFuture<'static, AttemptResult>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, attempt: Attempt) -> Self::Future {
-        self.clone().attempt(attempt).boxed()
-    }
+/// What an attempt came to, as the retry policy sees it.
+enum Outcome<'a> {
+    /// An answer, carrying this Aduib error code, if any.
+    Answered {
+        code: Option<i32>,
+        instance: &'a str,
+    },
+    Failed(&'a AttemptError),
 }
 
-impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for RetryPolicy {
-    type Future = tokio::time::Sleep;
-
-    fn retry(&mut self, attempt: &mut Attempt, result: &mut AttemptResult) -> Option<Self::Future> {
-        let idempotent = self.idempotent
-            || attempt
-                .request
-                .qos
-                .as_ref()
-                .is_some_and(|q| q.idempotency_key.is_some());
+impl RetryPolicy {
+    /// After an attempt: the wait before the next one, or `None` to end
+    /// the call with this outcome. `repeatable`: whether the call may be
+    /// sent twice when the request is idempotent (an opened stream may not:
+    /// its items may have been used).
+    fn again(
+        &self,
+        attempt: &mut Attempt,
+        outcome: Outcome<'_>,
+        repeatable: bool,
+    ) -> Option<Duration> {
+        let idempotent = repeatable
+            && (self.idempotent
+                || attempt
+                    .request
+                    .qos
+                    .as_ref()
+                    .is_some_and(|q| q.idempotency_key.is_some()));
         // A refused connection sent nothing: trying elsewhere adds no load
         // anywhere, so it does not draw on the budget (which would
         // otherwise run dry exactly when an instance dies).
-        let never_sent = matches!(result, Err(f) if !f.maybe_sent);
-        let (instance, retry) = match result {
-            Ok((response, route)) => {
-                let code = response.error.as_ref().map(|e| e.code);
+        let never_sent = matches!(outcome, Outcome::Failed(f) if !f.maybe_sent);
+        let (instance, retry) = match outcome {
+            Outcome::Answered { code, instance } => {
                 let retryable = code.is_some_and(|c| RETRYABLE_CODES.contains(&c));
                 if !retryable {
                     self.budget.deposit();
                 }
-                (Some(route.instance.clone()), retryable && idempotent)
+                (Some(instance), retryable && idempotent)
             }
-            Err(failure) => {
+            Outcome::Failed(failure) => {
                 let retryable = match &failure.error {
                     ClientError::Connect { .. } => true,
                     ClientError::Transport { .. } => idempotent,
@@ -596,7 +626,7 @@ impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for Ret
                     _ => false,
                 };
                 (
-                    failure.instance.clone(),
+                    failure.instance.as_deref(),
                     retryable && (idempotent || !failure.maybe_sent),
                 )
             }
@@ -614,23 +644,18 @@ impl tower::retry::Policy<Attempt, (AduibResponse, Route), AttemptError> for Ret
             return None;
         }
         if let Some(instance) = instance {
-            attempt.excluded.push(instance);
+            attempt.excluded.push(instance.to_owned());
         }
-        Some(tokio::time::sleep(wait))
-    }
-
-    fn clone_request(&mut self, attempt: &Attempt) -> Option<Attempt> {
-        Some(attempt.clone())
+        Some(wait)
     }
 }
 
 /// A client for one service through a registry (see the module doc).
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
-    stack: tower::retry::Retry<RetryPolicy, Balanced>,
+    balanced: Balanced,
+    retry: RetryPolicy,
     timeout: Option<Duration>,
-    /// Streams use it too: a refused connection moves on.
-    max_attempts: u32,
 }
 
 impl ServiceClient {
@@ -654,10 +679,19 @@ impl ServiceClient {
             }),
         };
         ServiceClient {
-            max_attempts: config.retry.max_attempts.max(1),
-            stack: tower::retry::Retry::new(config.retry, balanced),
+            balanced,
+            retry: config.retry,
             timeout: config.timeout,
         }
+    }
+
+    /// One unary call through discovery, balancing, retry, deadline and auth.
+    pub async fn call(&self, request: &AduibRequest) -> Result<(AduibResponse, Route), StackError> {
+        let answer_code = |response: &AduibResponse| response.error.as_ref().map(|e| e.code);
+        self.run(request, true, answer_code, |client, request| async move {
+            client.call(&request).await
+        })
+        .await
     }
 
     /// A server stream through discovery, balancing, deadline and auth. An
@@ -668,62 +702,70 @@ impl ServiceClient {
         &self,
         request: &AduibRequest,
     ) -> Result<(ResponseStream, Route), StackError> {
-        let balanced = self.stack.get_ref().clone();
-        let mut attempt = balanced.first_attempt(request, self.timeout);
-        loop {
-            let opened = balanced
-                .clone()
-                .attempt_with(attempt.clone(), |client, request| async move {
-                    client.stream(&request).await
-                })
-                .await;
-            match opened {
-                Ok(open) => return Ok(open),
-                Err(failure) if !failure.maybe_sent && attempt.attempts + 1 < self.max_attempts => {
-                    attempt.excluded.extend(failure.instance);
-                    attempt.attempts += 1;
-                }
-                Err(failure) => {
-                    return Err(StackError {
+        self.run(
+            request,
+            false,
+            |_| None,
+            |client, request| async move { client.stream(&request).await },
+        )
+        .await
+    }
+
+    /// The retry loop around attempts, within the deadline. It is a loop
+    /// and not tower's `Retry` layer: a tower service's future must be
+    /// named, which here means boxing each attempt's (large) future, and
+    /// that alone cost a loopback call 2-3 % (`benches/stack_overhead.rs`).
+    async fn run<T, F>(
+        &self,
+        request: &AduibRequest,
+        repeatable: bool,
+        answer_code: impl Fn(&T) -> Option<i32>,
+        operation: impl Fn(Arc<AduibClient>, Arc<AduibRequest>) -> F,
+    ) -> Result<(T, Route), StackError>
+    where
+        F: Future<Output = Result<T, ClientError>>,
+    {
+        let mut attempt = self.balanced.first_attempt(request, self.timeout);
+        let attempts = async {
+            loop {
+                let result = self.balanced.attempt_with(&attempt, &operation).await;
+                let outcome = match &result {
+                    Ok((answer, route)) => Outcome::Answered {
+                        code: answer_code(answer),
+                        instance: &route.instance,
+                    },
+                    Err(failure) => Outcome::Failed(failure),
+                };
+                let Some(wait) = self.retry.again(&mut attempt, outcome, repeatable) else {
+                    return result.map_err(|failure| StackError {
                         route: failure.instance.map(|instance| Route {
                             instance,
-                            attempts: attempt.attempts + 1,
+                            attempts: attempt.attempts,
                             stale: failure.stale,
                         }),
                         error: failure.error,
                     });
-                }
+                };
+                tokio::time::sleep(wait).await;
+                // What is left of the deadline goes with the next attempt;
+                // no attempt holds the request now, so this copies nothing.
+                self.balanced
+                    .prepare(Arc::make_mut(&mut attempt.request), attempt.deadline);
             }
-        }
-    }
-
-    /// One unary call through discovery, balancing, retry, deadline and auth.
-    pub async fn call(&self, request: &AduibRequest) -> Result<(AduibResponse, Route), StackError> {
-        let attempt = self.stack.get_ref().first_attempt(request, self.timeout);
-        let call = self.stack.clone().oneshot(attempt);
-        let result = match self.timeout {
-            Some(timeout) => match tokio::time::timeout(timeout, call).await {
-                Ok(result) => result,
-                Err(_) => {
-                    return Err(StackError {
-                        error: ClientError::Timeout {
-                            url: "the service".into(),
-                            after: timeout,
-                        },
-                        route: None,
-                    });
-                }
-            },
-            None => call.await,
         };
-        result.map_err(|failure| StackError {
-            route: failure.instance.map(|instance| Route {
-                instance,
-                attempts: 0,
-                stale: failure.stale,
+        let Some(timeout) = self.timeout else {
+            return attempts.await;
+        };
+        match tokio::time::timeout(timeout, attempts).await {
+            Ok(result) => result,
+            Err(_) => Err(StackError {
+                error: ClientError::Timeout {
+                    url: "the service".into(),
+                    after: timeout,
+                },
+                route: None,
             }),
-            error: failure.error,
-        })
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -80,27 +81,22 @@ struct State {
     next: usize,
     /// Smooth weighted round robin: each instance's current weight.
     current: HashMap<String, f64>,
-    /// Calls in flight per instance.
-    in_flight: HashMap<String, usize>,
+    /// Calls in flight per instance. A counter is kept while its instance
+    /// is listed, so a call neither allocates one nor locks to let it go.
+    in_flight: HashMap<String, Arc<AtomicUsize>>,
 }
 
-/// A picked instance; while it lives, the call counts as in flight.
+/// A picked instance (one of those given to [`Balancer::pick`]); while it
+/// lives, the call counts as in flight.
 #[derive(Debug)]
-pub struct Picked {
-    pub instance: Instance,
-    state: Arc<Mutex<State>>,
+pub struct Picked<'a, T = Instance> {
+    pub instance: &'a T,
+    in_flight: Arc<AtomicUsize>,
 }
 
-impl Drop for Picked {
+impl<T> Drop for Picked<'_, T> {
     fn drop(&mut self) {
-        let mut state = lock(&self.state);
-        let id = self.instance.id.as_str();
-        if let Some(count) = state.in_flight.get_mut(id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                state.in_flight.remove(id);
-            }
-        }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -122,18 +118,25 @@ impl Balancer {
 
     /// The instance for the next call, among the callable ones; `key` is
     /// what consistent hashing hashes (others ignore it). `None` when no
-    /// instance is callable.
-    pub fn pick<'a>(
+    /// instance is callable. Takes anything that is an [`Instance`], so a
+    /// caller can keep what it worked out per instance beside it.
+    pub fn pick<'a, T: AsRef<Instance>>(
         &self,
-        instances: impl IntoIterator<Item = &'a Instance>,
+        instances: impl IntoIterator<Item = &'a T>,
         key: Option<&str>,
-    ) -> Option<Picked> {
-        let mut callable: Vec<&Instance> = instances.into_iter().filter(|i| i.callable()).collect();
+    ) -> Option<Picked<'a, T>> {
+        let mut callable: Vec<&T> = instances
+            .into_iter()
+            .filter(|i| i.as_ref().callable())
+            .collect();
         if callable.is_empty() {
             return None;
         }
         // A stable order, whatever order the registry answered in.
-        callable.sort_by(|a, b| (a.ip.as_str(), a.port).cmp(&(b.ip.as_str(), b.port)));
+        callable.sort_by(|a, b| {
+            let (a, b) = (a.as_ref(), b.as_ref());
+            (a.ip.as_str(), a.port).cmp(&(b.ip.as_str(), b.port))
+        });
         let mut state = lock(&self.state);
         let chosen = match self.strategy {
             Strategy::RoundRobin => {
@@ -147,42 +150,52 @@ impl Balancer {
             Strategy::LeastRequests => least_requests(&state, &callable),
             Strategy::ConsistentHash => rendezvous(&callable, key.unwrap_or_default()),
         };
-        let instance = chosen.clone();
-        match state.in_flight.get_mut(instance.id.as_str()) {
-            Some(count) => *count += 1,
+        let id = chosen.as_ref().id.as_str();
+        let in_flight = match state.in_flight.get(id) {
+            Some(count) => count.clone(),
             None => {
-                state.in_flight.insert(instance.id.clone(), 1);
+                // Counters of instances gone (and idle) go before one is added.
+                if state.in_flight.len() >= 2 * callable.len() + 16 {
+                    state.in_flight.retain(|id, count| {
+                        count.load(Ordering::Relaxed) > 0
+                            || callable.iter().any(|i| i.as_ref().id == *id)
+                    });
+                }
+                let count = Arc::new(AtomicUsize::new(0));
+                state.in_flight.insert(id.to_owned(), count.clone());
+                count
             }
-        }
+        };
         drop(state);
+        in_flight.fetch_add(1, Ordering::Relaxed);
         Some(Picked {
-            instance,
-            state: self.state.clone(),
+            instance: chosen,
+            in_flight,
         })
     }
 
-    /// Calls in flight on the instance at `address`.
-    pub fn in_flight(&self, address: &str) -> usize {
+    /// Calls in flight on the instance with this id.
+    pub fn in_flight(&self, id: &str) -> usize {
         lock(&self.state)
             .in_flight
-            .get(address)
-            .copied()
-            .unwrap_or(0)
+            .get(id)
+            .map_or(0, |count| count.load(Ordering::Relaxed))
     }
 }
 
 /// nginx's smooth weighted round robin.
-fn smooth_weighted<'a>(state: &mut State, callable: &[&'a Instance]) -> &'a Instance {
+fn smooth_weighted<'a, T: AsRef<Instance>>(state: &mut State, callable: &[&'a T]) -> &'a T {
     // Instances that went away take their current weight with them.
     if state.current.len() > callable.len() {
         state
             .current
-            .retain(|id, _| callable.iter().any(|i| i.id == *id));
+            .retain(|id, _| callable.iter().any(|i| i.as_ref().id == *id));
     }
-    let total: f64 = callable.iter().map(|i| i.weight).sum();
+    let total: f64 = callable.iter().map(|i| i.as_ref().weight).sum();
     let mut best = callable[0];
     let mut best_weight = f64::MIN;
-    for instance in callable {
+    for &item in callable {
+        let instance = item.as_ref();
         if !state.current.contains_key(instance.id.as_str()) {
             state.current.insert(instance.id.clone(), 0.0);
         }
@@ -190,29 +203,30 @@ fn smooth_weighted<'a>(state: &mut State, callable: &[&'a Instance]) -> &'a Inst
             *current += instance.weight;
             if *current > best_weight {
                 best_weight = *current;
-                best = instance;
+                best = item;
             }
         }
     }
-    if let Some(current) = state.current.get_mut(best.id.as_str()) {
+    if let Some(current) = state.current.get_mut(best.as_ref().id.as_str()) {
         *current -= total;
     }
     best
 }
 
-fn weighted_random<'a>(callable: &[&'a Instance]) -> &'a Instance {
-    let total: f64 = callable.iter().map(|i| i.weight).sum();
+fn weighted_random<'a, T: AsRef<Instance>>(callable: &[&'a T]) -> &'a T {
+    let total: f64 = callable.iter().map(|i| i.as_ref().weight).sum();
     let mut point = fastrand::f64() * total;
-    for instance in callable {
-        if point < instance.weight {
-            return instance;
+    for &item in callable {
+        let weight = item.as_ref().weight;
+        if point < weight {
+            return item;
         }
-        point -= instance.weight;
+        point -= weight;
     }
     callable[callable.len() - 1]
 }
 
-fn least_requests<'a>(state: &State, callable: &[&'a Instance]) -> &'a Instance {
+fn least_requests<'a, T: AsRef<Instance>>(state: &State, callable: &[&'a T]) -> &'a T {
     if callable.len() == 1 {
         return callable[0];
     }
@@ -221,8 +235,11 @@ fn least_requests<'a>(state: &State, callable: &[&'a Instance]) -> &'a Instance 
     if b >= a {
         b += 1;
     }
-    let load =
-        |i: &Instance| state.in_flight.get(i.id.as_str()).copied().unwrap_or(0) as f64 / i.weight;
+    let load = |i: &T| {
+        let i = i.as_ref();
+        let in_flight = state.in_flight.get(i.id.as_str());
+        in_flight.map_or(0, |count| count.load(Ordering::Relaxed)) as f64 / i.weight
+    };
     if load(callable[b]) < load(callable[a]) {
         callable[b]
     } else {
@@ -232,10 +249,11 @@ fn least_requests<'a>(state: &State, callable: &[&'a Instance]) -> &'a Instance 
 
 /// Weighted rendezvous hashing: the highest `-weight / ln(u)`, `u` the
 /// key and instance hashed into (0, 1).
-fn rendezvous<'a>(callable: &[&'a Instance], key: &str) -> &'a Instance {
+fn rendezvous<'a, T: AsRef<Instance>>(callable: &[&'a T], key: &str) -> &'a T {
     let mut best = callable[0];
     let mut best_score = f64::MIN;
-    for instance in callable {
+    for &item in callable {
+        let instance = item.as_ref();
         let seed = fnv1a(
             &instance.port.to_le_bytes(),
             fnv1a(instance.ip.as_bytes(), FNV_OFFSET),
@@ -246,7 +264,7 @@ fn rendezvous<'a>(callable: &[&'a Instance], key: &str) -> &'a Instance {
         let score = -instance.weight / unit.ln();
         if score > best_score {
             best_score = score;
-            best = instance;
+            best = item;
         }
     }
     best
@@ -419,6 +437,23 @@ mod tests {
         for _ in 0..50 {
             assert_eq!(balancer.pick(&instances, None).unwrap().instance.port, 2);
         }
+        drop(held);
+        assert_eq!(balancer.in_flight("1"), 0);
+    }
+
+    #[test]
+    fn counters_of_instances_gone_do_not_pile_up() {
+        let balancer = Balancer::new(Strategy::LeastRequests);
+        let busy = instance(1, 1.0);
+        let held = balancer.pick([&busy], None).unwrap();
+        // A thousand instances come and go, one at a time.
+        for port in 2..1002 {
+            balancer.pick([&instance(port, 1.0)], None).unwrap();
+        }
+        let counters = lock(&balancer.state).in_flight.len();
+        assert!(counters <= 19, "{counters} counters kept");
+        // The counter of a call still in flight is never dropped.
+        assert_eq!(balancer.in_flight("1"), 1);
         drop(held);
         assert_eq!(balancer.in_flight("1"), 0);
     }

@@ -131,6 +131,12 @@ pub struct Instance {
     pub metadata: BTreeMap<String, String>,
 }
 
+impl AsRef<Instance> for Instance {
+    fn as_ref(&self) -> &Instance {
+        self
+    }
+}
+
 /// How to call an instance with Aduib.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AduibEndpoint {
