@@ -65,18 +65,27 @@ impl NamingClients {
         let group = Some(group.to_owned());
         let outcome = match what {
             Publish::Register => {
-                let instances = registrations.iter().map(|r| instance(r)).collect();
-                let request = naming.batch_register_instance(service.to_owned(), group, instances);
+                let instances: Vec<ServiceInstance> =
+                    registrations.iter().map(|r| instance(r)).collect();
+                let request = || {
+                    naming.batch_register_instance(
+                        service.to_owned(),
+                        group.clone(),
+                        instances.clone(),
+                    )
+                };
                 answered(endpoint, "registration", request).await
             }
             Publish::Deregister => {
                 let mut outcome = Ok(());
                 for registration in registrations {
-                    let request = naming.deregister_instance(
-                        service.to_owned(),
-                        group.clone(),
-                        instance(registration),
-                    );
+                    let request = || {
+                        naming.deregister_instance(
+                            service.to_owned(),
+                            group.clone(),
+                            instance(registration),
+                        )
+                    };
                     outcome = answered(endpoint, "deregistration", request).await;
                     if outcome.is_err() {
                         break;
@@ -136,16 +145,40 @@ pub(crate) enum Publish {
     Deregister,
 }
 
-/// The registry's answer to `request`, within [`CONNECT_TIMEOUT`].
-async fn answered(
+/// The registry's answer to `request`, within [`CONNECT_TIMEOUT`]. The
+/// SDK refuses requests while its connection is being made (or made
+/// again), which a busy machine can stretch past `build()`: such a refusal
+/// is asked again shortly, until the time is up.
+async fn answered<F>(
     endpoint: &Endpoint<'_>,
     what: &str,
-    request: impl std::future::Future<Output = nacos_sdk::api::error::Result<()>>,
-) -> Result<(), RegistryError> {
-    tokio::time::timeout(CONNECT_TIMEOUT, request)
-        .await
-        .map_err(|_| refused(endpoint, format!("no answer to the {what}")))?
-        .map_err(|e| refused(endpoint, e.to_string()))
+    request: impl Fn() -> F,
+) -> Result<(), RegistryError>
+where
+    F: std::future::Future<Output = nacos_sdk::api::error::Result<()>>,
+{
+    const PAUSE: Duration = Duration::from_millis(50);
+    let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let outcome = tokio::time::timeout_at(deadline, request())
+            .await
+            .map_err(|_| refused(endpoint, format!("no answer to the {what}")))?;
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(error)
+                if not_connected(&error) && tokio::time::Instant::now() + PAUSE < deadline =>
+            {
+                tracing::debug!(%error, "the registry's connection is not up yet; asking again");
+                tokio::time::sleep(PAUSE).await;
+            }
+            Err(error) => return Err(refused(endpoint, error.to_string())),
+        }
+    }
+}
+
+/// The SDK's refusal while it has no connection: its only sign is the text.
+fn not_connected(error: &nacos_sdk::api::error::Error) -> bool {
+    error.to_string().contains("is not connected")
 }
 
 fn refused(endpoint: &Endpoint<'_>, reason: String) -> RegistryError {

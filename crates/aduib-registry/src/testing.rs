@@ -148,10 +148,14 @@ impl Rnacos {
             http_port,
             _data: TempDir(data),
         };
+        // Both ports: rnacos opens gRPC after HTTP, and a Nacos client that
+        // finds gRPC shut backs off for seconds before it tries again.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err() {
-            assert!(Instant::now() < deadline, "rnacos did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        for port in [http_port, grpc_port] {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "rnacos did not open port {port}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         server
     }
