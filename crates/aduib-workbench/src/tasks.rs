@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use aduib_client::{AduibClient, ClientError};
+use aduib_client::{AduibClient, ClientError, TaskEventStream};
 use aduib_core::RpcError;
 use aduib_core::envelope::now_ms;
 use aduib_core::task::{TaskProgress, TaskRecord, TaskStatus};
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -570,64 +571,113 @@ fn is_unknown_task(error: &ClientError) -> bool {
     matches!(error, ClientError::Rpc { error, .. } if error.code == 4000)
 }
 
+/// What a watcher asks the task's server. A seam over the client crate's
+/// task calls, so a server whose subscription stalls can be tested.
+trait TaskSource {
+    fn subscribe<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<TaskEventStream, ClientError>>;
+    fn query<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<TaskRecord, ClientError>>;
+}
+
+/// The task's own server: a stream without a deadline, queries with one.
+struct TaskServer {
+    streaming: AduibClient,
+    polling: AduibClient,
+}
+
+impl TaskSource for TaskServer {
+    fn subscribe<'a>(
+        &'a self,
+        task_id: &'a str,
+    ) -> BoxFuture<'a, Result<TaskEventStream, ClientError>> {
+        self.streaming.task_subscribe(task_id).boxed()
+    }
+
+    fn query<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<TaskRecord, ClientError>> {
+        self.polling.task_query(task_id).boxed()
+    }
+}
+
 /// Follows the task until it ends or is lost, recording every change.
 async fn watch(tracker: &TaskTracker, task: &TrackedTask, resumed: bool) {
-    let task_id = task.task_id.as_str();
-    let (streaming, polling) = match (
+    let server = match (
         watch_client(&task.call, None),
         watch_client(&task.call, Some(QUERY_TIMEOUT)),
     ) {
-        (Ok(streaming), Ok(polling)) => (streaming, polling),
+        (Ok(streaming), Ok(polling)) => TaskServer { streaming, polling },
         (Err(error), _) | (_, Err(error)) => {
-            let _ = tracker.note(task_id, &error.message, true);
+            let _ = tracker.note(&task.task_id, &error.message, true);
             return;
         }
     };
     // Thrift's Subscribe answers only at the end: poll it for progress.
     let subscribes = task.call.transport != AduibTransport::Thrift;
+    follow(tracker, &task.task_id, subscribes, resumed, &server).await;
+}
+
+/// The watch loop (see the module doc). A subscription that opens late or
+/// brings nothing for [`QUERY_TIMEOUT`] is checked on with a query and
+/// kept: a quiet task and a stalled stream look the same from here, and a
+/// stalled one must not leave the task shown as it was.
+async fn follow(
+    tracker: &TaskTracker,
+    task_id: &str,
+    subscribes: bool,
+    resumed: bool,
+    server: &impl TaskSource,
+) {
     let mut first = resumed;
     let mut backoff = FIRST_BACKOFF;
     let mut reachable = true;
+    // Records what the server said; true when the task has ended.
+    let mut seen = |record: &TaskRecord, event: &str| {
+        let _ = tracker.observe(record, event, first);
+        first = false;
+        record.status.is_terminal()
+    };
     loop {
         if subscribes && reachable {
-            match streaming.task_subscribe(task_id).await {
-                Ok(mut events) => {
-                    while let Some(event) = events.next().await {
-                        match event {
-                            Ok(event) => {
-                                let ended = event.task.status.is_terminal();
-                                let _ = tracker.observe(&event.task, &event.event, first);
-                                first = false;
-                                if ended {
-                                    return;
-                                }
+            match tokio::time::timeout(QUERY_TIMEOUT, server.subscribe(task_id)).await {
+                Err(_) => tracing::debug!(task_id, "the task subscription did not open in time"),
+                Ok(Ok(mut events)) => loop {
+                    match tokio::time::timeout(QUERY_TIMEOUT, events.next()).await {
+                        Ok(Some(Ok(event))) => {
+                            if seen(&event.task, &event.event) {
+                                return;
                             }
-                            Err(error) => {
-                                tracing::debug!(%error, task_id, "task subscription broke");
-                                break;
+                        }
+                        Ok(Some(Err(error))) => {
+                            tracing::debug!(%error, task_id, "task subscription broke");
+                            break;
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            if let Ok(record) = server.query(task_id).await
+                                && seen(&record, record.status.event_name(false))
+                            {
+                                return;
                             }
                         }
                     }
-                }
-                Err(error) if is_unknown_task(&error) => {
+                },
+                Ok(Err(error)) if is_unknown_task(&error) => {
                     let _ = tracker.note(task_id, &lost_note(), true);
                     return;
                 }
-                Err(error) => tracing::debug!(%error, task_id, "cannot subscribe to the task"),
+                Ok(Err(error)) => tracing::debug!(%error, task_id, "cannot subscribe to the task"),
             }
         }
         // Polling: until the task ends, or the server answers again.
-        match polling.task_query(task_id).await {
+        match server.query(task_id).await {
             Ok(record) => {
-                let ended = record.status.is_terminal();
                 let progressed = tracker
                     .get(task_id)
                     .ok()
                     .flatten()
                     .is_some_and(|known| known.progress != record.progress);
-                let _ = tracker.observe(&record, record.status.event_name(progressed), first);
-                first = false;
-                if ended {
+                if seen(&record, record.status.event_name(progressed)) {
                     return;
                 }
                 reachable = true;
@@ -730,6 +780,68 @@ mod tests {
         assert!(tracker.open_tasks().unwrap().is_empty());
         tracker.mark_seen("t-1").unwrap();
         assert!(!tracker.get("t-1").unwrap().unwrap().ended_while_away);
+    }
+
+    /// A server whose subscription stalls: after `opens_with` (nothing at
+    /// all when `None`, not even an open stream) it brings nothing more,
+    /// while a query tells how the task ended.
+    struct Stalled {
+        opens_with: Option<TaskStatus>,
+        queries: std::sync::atomic::AtomicU32,
+    }
+
+    impl TaskSource for Stalled {
+        fn subscribe<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<TaskEventStream, ClientError>> {
+            let Some(status) = self.opens_with else {
+                return futures::future::pending().boxed();
+            };
+            let snapshot = aduib_core::task::TaskEvent {
+                event: status.event_name(false).to_owned(),
+                task: record(status, None),
+                timestamp_ms: 1,
+            };
+            let events = futures::stream::iter([Ok(snapshot)]).chain(futures::stream::pending());
+            futures::future::ready(Ok(events.boxed())).boxed()
+        }
+
+        fn query<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<TaskRecord, ClientError>> {
+            self.queries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            futures::future::ready(Ok(record(TaskStatus::Succeeded, Some(4)))).boxed()
+        }
+    }
+
+    // Paused time: the watcher's waits pass at once, and in order.
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_subscription_is_checked_on_and_the_end_recorded() {
+        for opens_with in [Some(TaskStatus::Running), None] {
+            let dir = tempfile::tempdir().unwrap();
+            let tracker = TaskTracker::open(dir.path().join("h.sqlite3")).unwrap();
+            tracker
+                .insert("t-1", &call(), TaskStatus::Pending, 1)
+                .unwrap();
+            let server = Stalled {
+                opens_with,
+                queries: Default::default(),
+            };
+            let started = tokio::time::Instant::now();
+            follow(&tracker, "t-1", true, false, &server).await;
+            let task = tracker.get("t-1").unwrap().unwrap();
+            assert_eq!(task.status, TaskStatus::Succeeded, "{opens_with:?}");
+            assert_eq!(task.result, Some(serde_json::json!(7)));
+            let events: Vec<&str> = task.changes.iter().map(|c| c.event.as_str()).collect();
+            let expected: &[&str] = match opens_with {
+                Some(_) => &["submitted", "started", "completed"],
+                None => &["submitted", "completed"],
+            };
+            assert_eq!(events, expected);
+            // Found on the first check, one silence after the last news.
+            assert_eq!(server.queries.into_inner(), 1);
+            assert_eq!(started.elapsed(), QUERY_TIMEOUT);
+        }
     }
 
     #[test]
