@@ -103,6 +103,8 @@ fn main() {
         ("text: a common word (countdown)", text("countdown", None)),
         ("text: a rare word (t999)", text("t999", None)),
         ("text: two words (Cacul mul)", text("Cacul mul", None)),
+        // Over 32 terms begin with it: searched as a prefix, the slow way.
+        ("text: a one-letter prefix (t)", text("t", None)),
         (
             "text + transport (echo, thrift)",
             text("echo", Some("thrift")),

@@ -99,6 +99,12 @@ const MIGRATIONS: &[&str] = &[
         progress TEXT
     );
     CREATE INDEX task_change_task ON task_change(task_id, rowid);",
+    // 4: every term search has indexed (see `match_expression`), filled
+    // from the index itself.
+    "CREATE TABLE search_term (term TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE temp.exchange_vocab USING fts5vocab(main, exchange_text, 'row');
+    INSERT OR IGNORE INTO search_term SELECT term FROM temp.exchange_vocab;
+    DROP TABLE temp.exchange_vocab;",
 ];
 
 /// Most text of one exchange that search indexes.
@@ -283,12 +289,11 @@ impl History {
         let mut sql = String::from("SELECT ");
         sql.push_str(ENTRY_COLUMNS);
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        match query
-            .text
-            .as_deref()
-            .map(match_expression)
-            .filter(|m| !m.is_empty())
-        {
+        let expression = match query.text.as_deref() {
+            Some(text) => self.read(|db| match_expression(db, text))?,
+            None => String::new(),
+        };
+        match Some(expression).filter(|m| !m.is_empty()) {
             Some(expression) => {
                 // CROSS JOIN keeps the FTS table outside, walked newest first
                 // (its own rowid order), so a LIMIT stops the walk early.
@@ -427,13 +432,77 @@ fn entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
+/// Most terms a search word is written as (see [`match_expression`]):
+/// each costs ~70 µs to open, so 2048 stay near what the slowest prefix
+/// merge costs at a million exchanges (270 ms), and most words have few.
+const MOST_TERMS: i64 = 2048;
+
 /// Search words as an FTS5 expression: every word must match, as a prefix.
-fn match_expression(text: &str) -> String {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+///
+/// A prefix query makes FTS5 merge the lists of every term it matches
+/// before it yields a row, so a term in every exchange (a service's name,
+/// a host) costs a walk of the whole history even for the newest 100:
+/// 45-70 ms over a million exchanges. A term's own list, though, is walked
+/// newest first and stopped early. So an ASCII word is written as the
+/// terms it begins, looked up in `search_term` (every term indexed, and
+/// more: see [`indexed_terms`]), unless there are over [`MOST_TERMS`];
+/// other words stay prefixes.
+fn match_expression(db: &Connection, text: &str) -> rusqlite::Result<String> {
+    let mut parts = Vec::new();
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|word| !word.is_empty())
-        .map(|word| format!("\"{word}\"*"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        let prefix = format!("\"{word}\"*");
+        if !word.chars().all(|c| c.is_ascii_alphanumeric()) {
+            parts.push(prefix);
+            continue;
+        }
+        let mut terms = db.prepare_cached(
+            "SELECT term FROM search_term WHERE term >= ?1 AND term < ?1 || char(1114111) LIMIT ?2",
+        )?;
+        let terms = terms
+            .query_map(params![word.to_ascii_lowercase(), MOST_TERMS + 1], |row| {
+                row.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        if terms.is_empty() || terms.len() as i64 > MOST_TERMS {
+            parts.push(prefix);
+        } else {
+            let terms: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+            parts.push(format!("({})", terms.join(" OR ")));
+        }
+    }
+    Ok(parts.join(" AND "))
+}
+
+/// The terms of `text` as the index may hold them: each word lowercased,
+/// and a word with accents also without them. SQLite's unicode61 tokenizer
+/// folds case and strips diacritics; more forms than it makes cost nothing
+/// (a term nothing holds matches nothing), a form it makes and this misses
+/// would hide exchanges, so this errs on the side of more.
+fn indexed_terms(text: &str, terms: &mut std::collections::HashSet<String>) {
+    use unicode_normalization::UnicodeNormalization;
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if word.is_ascii() {
+            if word.bytes().any(|b| b.is_ascii_uppercase()) {
+                terms.insert(word.to_ascii_lowercase());
+            } else if !terms.contains(word) {
+                terms.insert(word.to_owned());
+            }
+            continue;
+        }
+        let lower = word.to_lowercase();
+        let folded: String = lower
+            .nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .collect();
+        terms.insert(folded);
+        terms.insert(lower);
+    }
 }
 
 /// Opens (creating its folder, configuring and migrating) the database at
@@ -551,6 +620,7 @@ fn insert(db: &mut Connection, records: &[&Record]) -> rusqlite::Result<()> {
         let mut text = tx.prepare_cached(
             "INSERT INTO exchange_text (rowid, method, target, bodies) VALUES (?, ?, ?, ?)",
         )?;
+        let mut terms = std::collections::HashSet::new();
         for record in records {
             let request = serde_json::to_string(&record.request).unwrap_or_default();
             let events = serde_json::to_string(&record.events).unwrap_or_default();
@@ -576,12 +646,16 @@ fn insert(db: &mut Connection, records: &[&Record]) -> rusqlite::Result<()> {
                 record.dropped,
             ])?;
             let rowid = tx.last_insert_rowid();
-            text.execute(params![
-                rowid,
-                method,
-                record.request.target(),
-                indexed_text(&request, &record.events),
-            ])?;
+            let bodies = indexed_text(&request, &record.events);
+            let target = record.request.target();
+            for text in [method.as_str(), target, bodies.as_str()] {
+                indexed_terms(text, &mut terms);
+            }
+            text.execute(params![rowid, method, target, bodies])?;
+        }
+        let mut term = tx.prepare_cached("INSERT OR IGNORE INTO search_term (term) VALUES (?)")?;
+        for word in &terms {
+            term.execute([word])?;
         }
     }
     tx.commit()

@@ -157,13 +157,13 @@ fn a_version_1_file_is_migrated_and_its_exchanges_become_searchable() {
         .unwrap();
         let request = Request::Jsonrpc(JsonRpcCall {
             url: "http://127.0.0.1:9".into(),
-            payload: json!({"jsonrpc": "2.0", "id": 1, "method": "legacy.method"}),
+            payload: json!({"jsonrpc": "2.0", "id": 1, "method": "legacy.fetchall"}),
             options: CallOptions::default(),
         });
         db.execute(
             "INSERT INTO exchange (id, started_at, transport, target, method, outcome, total_ms,
                 messages_sent, messages_received, bytes_sent, bytes_received, request, events)
-             VALUES ('old-1', 1, 'jsonrpc', 'http://127.0.0.1:9', 'legacy.method', 'ok', 1.0,
+             VALUES ('old-1', 1, 'jsonrpc', 'http://127.0.0.1:9', 'legacy.fetchall', 'ok', 1.0,
                 1, 0, 10, 0, ?1, '[]')",
             [serde_json::to_string(&request).unwrap()],
         )
@@ -181,11 +181,69 @@ fn a_version_1_file_is_migrated_and_its_exchanges_become_searchable() {
     history.record(record(
         "new-1",
         AduibTransport::Rest,
-        "legacy.other",
+        "legacy.fetch2",
         Outcome::Ok,
     ));
     history.flush();
     assert_eq!(history.count().unwrap(), 2);
+    // "fetch2" is a term only the new exchange has, "fetchall" one the old
+    // one's index had before the migration: a prefix finds both.
+    let found = search(
+        &history,
+        Query {
+            text: Some("legacy fetch".into()),
+            ..Query::default()
+        },
+    );
+    assert_eq!(found, ["new-1", "old-1"]);
+}
+
+#[test]
+fn a_word_finds_every_term_it_begins_however_the_term_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = History::open(dir.path().join("h.sqlite3")).unwrap();
+    let with_data = |id: &str, method: &str, data: serde_json::Value| {
+        let mut record = record(id, AduibTransport::Jsonrpc, method, Outcome::Ok);
+        if let Request::Aduib(call) = &mut record.request {
+            call.data = data;
+        }
+        record
+    };
+    history.record(with_data("m1", "CaculService.mul", json!({})));
+    history.record(with_data("m2", "CaculService.multiply", json!({})));
+    history.record(with_data(
+        "m3",
+        "Other.add",
+        json!({"dessert": "Éclair au café"}),
+    ));
+    history.record(with_data("m4", "Other.add", json!({"sky": "eclipse"})));
+    // Forty terms that begin "zz": more than a word is written out as.
+    for i in 0..40 {
+        history.record(with_data(
+            &format!("z{i}"),
+            "Other.add",
+            json!({"tag": format!("zz{i}")}),
+        ));
+    }
+    history.flush();
+    let text = |t: &str| {
+        search(
+            &history,
+            Query {
+                text: Some(t.into()),
+                ..Query::default()
+            },
+        )
+    };
+    assert_eq!(text("cacul mul"), ["m2", "m1"]);
+    assert_eq!(text("MULT"), ["m2"]);
+    // Accents are folded as the index folds them, either way round.
+    assert_eq!(text("ecl"), ["m4", "m3"]);
+    assert_eq!(text("cafe"), ["m3"]);
+    assert_eq!(text("café"), ["m3"]);
+    assert_eq!(text("zz").len(), 40);
+    assert_eq!(text("zz1").len(), 11);
+    assert_eq!(text("zz39"), ["z39"]);
 }
 
 #[test]
