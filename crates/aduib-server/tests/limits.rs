@@ -298,6 +298,33 @@ async fn grpc_limits_answer_resource_exhausted() {
 }
 
 #[tokio::test]
+async fn grpc_takes_gzipped_requests_and_answers_plain() {
+    use tonic::codec::CompressionEncoding;
+    let server = start(Limits::default()).await;
+    let grpc = server.addr(Transport::Grpc).unwrap();
+    // As the peer's client: requests gzipped, gzip accepted in answers.
+    let mut client =
+        pb::aduib_rpc_service_client::AduibRpcServiceClient::new(grpc_channel(grpc).await)
+            .send_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Gzip);
+    let request = pb::Request {
+        aduib_rpc: "2.0".into(),
+        id: "gz".into(),
+        method: "rpc.v2/CaculService/CaculService.echo".into(),
+        name: Some("x".repeat(10_000)),
+        ..Default::default()
+    };
+    let reply = client.call(request).await.unwrap();
+    // Uncompressed, however compressible: no gzip work per message.
+    assert!(
+        reply.metadata().get("grpc-encoding").is_none(),
+        "{:?}",
+        reply.metadata()
+    );
+    assert_eq!(reply.get_ref().id, "gz");
+}
+
+#[tokio::test]
 async fn the_standard_grpc_health_service_is_served() {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
