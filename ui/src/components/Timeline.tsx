@@ -9,9 +9,6 @@ import { bytes, offset } from "../format";
 
 export type TimelineRow = { seq: number; at: number; direction: "up" | "down" | "info"; size: number | null; text: string };
 
-/** The row an event shows as, or null; cached, since a stream re-renders often. */
-const rowCache = new WeakMap<Event, TimelineRow | null>();
-
 /** What a message says: an Aduib envelope's result or data, else the body. */
 function payload(body: unknown): string {
   if (body && typeof body === "object" && "aduib_rpc" in body) {
@@ -22,16 +19,32 @@ function payload(body: unknown): string {
   return JSON.stringify(body);
 }
 
+/** A message's row: its text is worked out when first shown or searched,
+ * not as it arrives (a fast stream brings thousands a frame; few are seen). */
+class BodyRow {
+  private shown: string | undefined;
+  constructor(
+    readonly seq: number,
+    readonly at: number,
+    readonly direction: "up" | "down",
+    readonly size: number,
+    private readonly body: unknown,
+  ) {}
+  get text(): string {
+    this.shown ??= payload(this.body);
+    return this.shown;
+  }
+}
+
+/** The row an event shows as, or null. */
 export function rowOf(e: Event): TimelineRow | null {
-  const cached = rowCache.get(e);
-  if (cached !== undefined) return cached;
   let row: TimelineRow | null = null;
   switch (e.type) {
     case "sent":
-      row = { seq: e.seq, at: e.at_ms, direction: "up", size: e.size, text: payload(e.body) };
+      row = new BodyRow(e.seq, e.at_ms, "up", e.size, e.body);
       break;
     case "message":
-      row = { seq: e.seq, at: e.at_ms, direction: "down", size: e.size, text: payload(e.body) };
+      row = new BodyRow(e.seq, e.at_ms, "down", e.size, e.body);
       break;
     case "status":
       row = {
@@ -57,7 +70,6 @@ export function rowOf(e: Event): TimelineRow | null {
     default:
       break;
   }
-  rowCache.set(e, row);
   return row;
 }
 
@@ -87,7 +99,7 @@ export function Timeline({ rows: all, count, onSelect, selected }: Props) {
   const [filter, setFilter] = useState("");
   const [follow, setFollow] = useState(true);
   // Unfiltered, the rows are shown as they are: nothing is copied per batch.
-  const filtered = useMemo(() => filterRows(all.slice(0, count), filter), [all, count, filter]);
+  const filtered = useMemo(() => (filter.trim() === "" ? null : filterRows(all.slice(0, count), filter)), [all, count, filter]);
   const rows = filtered ?? all;
   const shown = filtered ? filtered.length : count;
   const scroller = useRef<HTMLDivElement>(null);
