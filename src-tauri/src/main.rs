@@ -503,29 +503,6 @@ fn app_info(state: State<'_, App>) -> AppInfo {
     }
 }
 
-/// WebKitGTK draws the window without GPU compositing unless
-/// `ADUIB_GPU=1`. A form-and-text UI gains nothing from it; without a GPU
-/// the compositor runs OpenGL in software (Mesa's llvmpipe), and with some
-/// drivers it leaves a blank window. Measured without a GPU
-/// (`tests/e2e/bench_app.py`, A/B twice): all the app's processes at idle
-/// 376 → 292-298 MiB PSS; a 100,000-message stream 19-21k → 26-29k msg/s,
-/// its longest frame 258-324 → 118-166 ms.
-#[cfg(target_os = "linux")]
-fn software_rendering(app: &tauri::App) -> tauri::Result<()> {
-    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-    if std::env::var_os("ADUIB_GPU").is_some_and(|v| v == "1") {
-        return Ok(());
-    }
-    let Some(window) = app.get_webview_window("main") else {
-        return Ok(());
-    };
-    window.with_webview(|webview| {
-        if let Some(settings) = webview.inner().settings() {
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
-    })
-}
-
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -575,8 +552,6 @@ fn main() -> anyhow::Result<()> {
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(app)
         .setup(|app| {
-            #[cfg(target_os = "linux")]
-            software_rendering(app)?;
             // The embedded server starts with the app, so the first Send works.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
