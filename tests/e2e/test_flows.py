@@ -225,6 +225,16 @@ def test_the_embedded_server_stops_and_starts_from_the_ui(d):
     d.wait(lambda: d.find_all('[data-testid="server-call"]'), message="the call in the live log")
 
 
+def dark_shot(d, name: str) -> None:
+    """The screen as it is, in the dark theme too."""
+    d.find('[data-testid="theme-toggle"]').click()
+    try:
+        d.wait(lambda: d.execute("return document.documentElement.classList.contains('dark')"), message="dark")
+        shot(d, name)
+    finally:
+        d.find('[data-testid="theme-toggle"]').click()
+
+
 def test_dark_theme_screens(d):
     d.find('[data-testid="theme-toggle"]').click()
     d.wait(lambda: d.execute("return document.documentElement.classList.contains('dark')"), message="dark")
@@ -397,6 +407,7 @@ def test_the_registry_view_browses_nacos_and_calls_an_instance_and_the_service(d
     diff = d.text_of('[data-testid="fanout-diff"]')
     assert "3" in diff and "connect" in diff.lower(), diff
     shot(d, "registry-light")
+    dark_shot(d, "registry-dark")
 
     # Through the balancer: the Composer shows where the call goes, and the timeline where it went.
     d.find('[data-testid="registry-call-balanced"]').click()
@@ -439,6 +450,7 @@ def test_an_aduib_call_over_mutual_tls_to_the_peer(d, tls_peer):
     d.wait(lambda: status(d) == "OK", timeout=15, message="the call over mTLS")
     assert json.loads(response_text(d))["result"] == 42
     shot(d, "compose-tls-light")
+    dark_shot(d, "compose-tls-dark")
 
 
 def test_the_registry_lists_the_groups_and_browses_one(d, registered_server):
