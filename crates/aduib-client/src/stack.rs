@@ -305,7 +305,7 @@ struct ClientConfigBase {
     tls: Option<TlsOptions>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Known {
     targets: Arc<Vec<Target>>,
     at: Instant,
@@ -402,8 +402,8 @@ impl Balanced {
         }
     }
 
-    /// The first attempt of a call: the request prepared once, shared by
-    /// the retry layer without a copy.
+    /// The first attempt of a call: the request copied and prepared once;
+    /// attempts share it.
     fn first_attempt(&self, request: &AduibRequest, timeout: Option<Duration>) -> Attempt {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut request = request.clone();

@@ -164,28 +164,6 @@ impl Instance {
         }
     }
 
-    /// The Aduib transport its metadata names, without building the URL
-    /// (for filtering many instances on every call).
-    pub fn aduib_transport(&self) -> Option<&'static str> {
-        let scheme = self
-            .metadata
-            .get("scheme")
-            .map(String::as_str)
-            .unwrap_or("jsonrpc");
-        Some(match scheme {
-            s if s.eq_ignore_ascii_case("jsonrpc") => "jsonrpc",
-            s if ["http", "https", "rest"]
-                .iter()
-                .any(|x| s.eq_ignore_ascii_case(x)) =>
-            {
-                "rest"
-            }
-            s if s.eq_ignore_ascii_case("grpc") || s.eq_ignore_ascii_case("grpcs") => "grpc",
-            s if s.eq_ignore_ascii_case("thrift") => "thrift",
-            _ => return None,
-        })
-    }
-
     /// The Aduib transport and URL its metadata names (`scheme`:
     /// `jsonrpc`, `http` = REST, `grpc`, `thrift`; JSON-RPC when absent, as
     /// the peer's clients assume). `None` for a scheme we do not speak.
