@@ -166,8 +166,9 @@ impl Balancer {
                 count
             }
         };
-        drop(state);
+        // Counted under the lock: a concurrent pick's pruning keeps it then.
         in_flight.fetch_add(1, Ordering::Relaxed);
+        drop(state);
         Some(Picked {
             instance: chosen,
             in_flight,
