@@ -293,17 +293,17 @@ impl History {
             Some(text) => self.read(|db| match_expression(db, text))?,
             None => String::new(),
         };
-        match Some(expression).filter(|m| !m.is_empty()) {
-            Some(expression) => {
-                // CROSS JOIN keeps the FTS table outside, walked newest first
-                // (its own rowid order), so a LIMIT stops the walk early.
-                sql.push_str(
-                    " FROM exchange_text CROSS JOIN exchange e ON e.rowid = exchange_text.rowid \
-                     WHERE exchange_text MATCH ?",
-                );
-                args.push(expression.into());
-            }
-            None => sql.push_str(" FROM exchange e WHERE 1"),
+        let searched = !expression.is_empty();
+        if searched {
+            // CROSS JOIN keeps the FTS table outside, walked newest first
+            // (its own rowid order), so a LIMIT stops the walk early.
+            sql.push_str(
+                " FROM exchange_text CROSS JOIN exchange e ON e.rowid = exchange_text.rowid \
+                 WHERE exchange_text MATCH ?",
+            );
+            args.push(expression.into());
+        } else {
+            sql.push_str(" FROM exchange e WHERE 1");
         }
         if let Some(transport) = &query.transport {
             sql.push_str(" AND e.transport = ?");
@@ -321,7 +321,7 @@ impl History {
             sql.push_str(" AND e.started_at < ?");
             args.push(until.into());
         }
-        if query.text.is_some() && sql.contains("exchange_text") {
+        if searched {
             sql.push_str(" ORDER BY exchange_text.rowid DESC LIMIT ?");
         } else {
             sql.push_str(" ORDER BY e.rowid DESC LIMIT ?");
