@@ -73,10 +73,10 @@ export function rowOf(e: Event): TimelineRow | null {
   return row;
 }
 
-/** The rows matching `filter` (any case); null when there is no filter. */
-export function filterRows(rows: TimelineRow[], filter: string): TimelineRow[] | null {
+/** Of the first `count` rows, those matching `filter` (any case); null when there is no filter. */
+export function filterRows(rows: TimelineRow[], filter: string, count = rows.length): TimelineRow[] | null {
   const needle = filter.trim().toLowerCase();
-  return needle === "" ? null : rows.filter((r) => r.text.toLowerCase().includes(needle));
+  return needle === "" ? null : rows.slice(0, count).filter((r) => r.text.toLowerCase().includes(needle));
 }
 
 /** The rows of a timeline: messages, status, errors and the end; `filter` keeps matching rows. */
@@ -99,7 +99,7 @@ export function Timeline({ rows: all, count, onSelect, selected }: Props) {
   const [filter, setFilter] = useState("");
   const [follow, setFollow] = useState(true);
   // Unfiltered, the rows are shown as they are: nothing is copied per batch.
-  const filtered = useMemo(() => (filter.trim() === "" ? null : filterRows(all.slice(0, count), filter)), [all, count, filter]);
+  const filtered = useMemo(() => filterRows(all, filter, count), [all, count, filter]);
   const rows = filtered ?? all;
   const shown = filtered ? filtered.length : count;
   const scroller = useRef<HTMLDivElement>(null);
