@@ -9,7 +9,8 @@
 # figure depends on a generator we wrote: wrk for JSON-RPC and REST (16
 # connections), h2load for gRPC (16 connections x 1 stream, no pipelining, and
 # 16 x 4), alternating rounds in the same way.
-# Prints each measurement as JSON and then the ratios.
+# Prints each measurement as JSON and then the ratios: of the median rounds,
+# and the median (and range) of the rounds' own ratios.
 #   BENCH_DURATION_S (per round, default 5), BENCH_ROUNDS (default 3),
 #   BENCH_CONCURRENCY (default 64), BENCH_TRANSPORTS (default all four)
 set -euo pipefail
@@ -122,7 +123,7 @@ for transport in ${BENCH_TRANSPORTS:-jsonrpc rest grpc thrift}; do
 done
 
 python3 - "$results" <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 runs = {}
 for r in rows:
@@ -135,10 +136,14 @@ def row(label, t, other, generator):
         return
     o, p = median(("ours", t, generator)), median((other, t, generator))
     ratio = o["rps"] / p["rps"] if p["rps"] else float("inf")
+    # The i-th rounds of both servers ran back to back: their ratio is
+    # measured under the same load on the machine, so slow drift cancels.
+    paired = [a["rps"] / b["rps"] for a, b in zip(runs[("ours", t, generator)], runs[(other, t, generator)]) if b["rps"]]
+    paired_text = f"{statistics.median(paired):.2f}x ({min(paired):.2f}-{max(paired):.2f})" if paired else "-"
     spread = lambda key: "-".join(f"{f(r['rps'] for r in runs[key]):.0f}" for f in (min, max))
-    print(f"{label:<20} {generator:<16} {o['rps']:>11.0f} {p['rps']:>11.0f} {ratio:>7.2f}x"
-          f"   (rounds: ours {spread(('ours', t, generator))}, them {spread((other, t, generator))})")
-print(f"\nmedian round of each {'generator':<16} {'ours req/s':>11} {'them req/s':>11} {'ratio':>8}")
+    print(f"{label:<20} {generator:<16} {o['rps']:>11.0f} {p['rps']:>11.0f} {ratio:>7.2f}x  {paired_text:<22}"
+          f" (rounds: ours {spread(('ours', t, generator))}, them {spread((other, t, generator))})")
+print(f"\nmedian round of each {'generator':<16} {'ours req/s':>11} {'them req/s':>11} {'ratio':>8}  {'per-round ratio':<22}")
 for t in ("jsonrpc", "rest", "grpc", "thrift"):
     for g in ("aduib", "wrk-c16", "h2load-c16-m1", "h2load-c16-m4"):
         row(f"peer {t}", t, "peer", g)
