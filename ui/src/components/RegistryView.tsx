@@ -1,7 +1,7 @@
 // The registry (Nacos): namespaces, services, the instances of one, live;
 // call one instance or the service through the balancer from the Composer,
 // or fan a call out to every instance and compare the answers.
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Network, Play, RefreshCw, Shuffle, Split } from "lucide-react";
 import type { AduibTransport, FanoutReport, InstanceView, NamespaceView, RegistryTarget } from "../bindings";
 import * as api from "../api";
@@ -53,14 +53,20 @@ export function RegistryView() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  // Connects may overlap (the saved registry's on opening, a click, a group
+  // picked): only the latest one's answers are shown.
+  const latestConnect = useRef(0);
   const connect = async (next: RegistryTarget) => {
+    const attempt = ++latestConnect.current;
     setBusy(true);
     setProblem(null);
     try {
       const found = await api.registryNamespaces(next);
-      setNamespaces(found);
       // A registry without the console's catalog still works: the group is typed.
-      setGroups(await api.registryGroups(next).catch(() => null));
+      const foundGroups = await api.registryGroups(next).catch(() => null);
+      if (attempt !== latestConnect.current) return;
+      setNamespaces(found);
+      setGroups(foundGroups);
       // Another registry, namespace or group: another set of services.
       if (next.address !== target.address || next.namespace !== target.namespace || next.group !== target.group) {
         if (target.address) setService(null);
@@ -69,11 +75,12 @@ export function RegistryView() {
       }
       setTarget(next);
     } catch (e) {
+      if (attempt !== latestConnect.current) return;
       setNamespaces(null);
       setServices(null);
       setProblem(api.errorText(e));
     } finally {
-      setBusy(false);
+      if (attempt === latestConnect.current) setBusy(false);
     }
   };
 
