@@ -8,6 +8,10 @@
 //! the next stream has run. Polling the streams inside the connection's task
 //! instead sends every response that is ready in one write, and needs no
 //! cross-thread wake-ups (`scripts/bench.sh` measures the gain; see README).
+//! Wakes that come from inside the connection's own poll (a stream that has
+//! its response, a stream started) make that poll go round once more rather
+//! than scheduling the task again, and the stop signal and idle timer are
+//! polled only when they fire: one poll of the task per call, not two.
 //!
 //! The price: the calls of one connection share one thread, so a handler
 //! that computes for a long time holds up the other calls on its connection
@@ -23,16 +27,19 @@
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 
 use aduib_core::Limits;
 use axum::Router;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
+use futures::task::AtomicWaker;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::io::WriteDeadline;
@@ -51,10 +58,11 @@ const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 type StreamFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The executor hyper hands each new stream to: a queue the connection's own
-/// task drains and polls.
+/// The executor hyper hands each new stream to: a list the connection's own
+/// task drains right after polling the connection (hyper only starts streams
+/// from inside that poll), so starting a stream wakes nothing.
 #[derive(Debug, Clone)]
-struct StreamQueue(mpsc::UnboundedSender<StreamFuture>);
+struct StreamQueue(Weak<Mutex<Vec<StreamFuture>>>);
 
 impl<F> hyper::rt::Executor<F> for StreamQueue
 where
@@ -69,13 +77,77 @@ where
                 tracing::error!("an HTTP/2 stream panicked; it was reset");
             }
         });
-        if let Err(mpsc::error::SendError(stream)) = self.0.send(Box::pin(stream)) {
+        match self.0.upgrade() {
+            Some(queue) => lock(&queue).push(Box::pin(stream)),
             // The connection's task is gone; nothing would poll the stream
             // there, so it runs on its own (hyper's default behaviour).
-            tokio::spawn(stream);
+            None => drop(tokio::spawn(stream)),
         }
     }
 }
+
+/// The queue's lock; a panic cannot poison it (pushes and drains only).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The waker the connection, its streams and its timers are polled with.
+///
+/// A response produced while the connection's task polls its streams wakes
+/// that task. tokio would run the task again later, as if it had yielded,
+/// and wake an idle worker thread to steal it: a thread wake-up and a second
+/// poll per call. Such wakes only ask the running poll to go round once
+/// more; wakes from elsewhere (the socket, a timer, a handler on another
+/// task) reach the task as usual.
+#[derive(Debug, Default)]
+struct ConnectionWaker {
+    task: AtomicWaker,
+    /// The connection's task is inside its poll.
+    polling: AtomicBool,
+    /// Woken since the current round of the poll began.
+    woken: AtomicBool,
+}
+
+impl Wake for ConnectionWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // SeqCst on both sides: either the poll sees `woken` after clearing
+        // `polling`, or this sees `polling` cleared and wakes the task.
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            self.task.wake();
+        }
+    }
+}
+
+/// The waker of the connection's stop signal and idle timer: they are
+/// polled only after they woke the task (they are armed once and fire
+/// rarely, while the connection is polled once per call or more).
+#[derive(Debug)]
+struct ControlWaker {
+    connection: Arc<ConnectionWaker>,
+    /// Woken since the timers were last polled.
+    fired: AtomicBool,
+}
+
+impl Wake for ControlWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.fired.store(true, Ordering::SeqCst);
+        self.connection.wake_by_ref();
+    }
+}
+
+/// Rounds one poll of a connection may go before it yields to other tasks.
+const MAX_ROUNDS: usize = 8;
 
 /// Accepts HTTP/2 (prior knowledge) connections until `stopped` turns true,
 /// then lets every connection finish its in-flight calls.
@@ -99,9 +171,9 @@ pub(crate) async fn serve_connection(
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let (queue, mut started) = mpsc::unbounded_channel();
+    let queue = Arc::new(Mutex::new(Vec::new()));
     let mut connection = pin!(
-        hyper::server::conn::http2::Builder::new(StreamQueue(queue))
+        hyper::server::conn::http2::Builder::new(StreamQueue(Arc::downgrade(&queue)))
             .timer(TokioTimer::new())
             .keep_alive_interval(limits.keepalive_interval)
             .keep_alive_timeout(limits.keepalive_timeout)
@@ -118,36 +190,60 @@ pub(crate) async fn serve_connection(
     let mut stop = pin!(stop_requested(&mut stopped));
     let mut stopping = false;
     let mut idle = IdleTimer::new(&limits);
+    let wakes = Arc::new(ConnectionWaker::default());
+    let waker = Waker::from(wakes.clone());
+    let control = Arc::new(ControlWaker {
+        connection: wakes.clone(),
+        // Both are polled first thing, to arm them.
+        fired: AtomicBool::new(true),
+    });
+    let control_waker = Waker::from(control.clone());
     let result = poll_fn(|cx| {
-        if !stopping && stop.as_mut().poll(cx).is_ready() {
-            // GOAWAY: no new streams; the open ones finish.
-            connection.as_mut().graceful_shutdown();
-            stopping = true;
-        }
-        match idle.poll(cx, streams.is_empty()) {
-            IdleEvent::None => {}
-            IdleEvent::Expired => {
-                tracing::debug!("closing an idle HTTP/2 connection");
-                connection.as_mut().graceful_shutdown();
-                stopping = true;
+        wakes.task.register(cx.waker());
+        let mut inner = Context::from_waker(&waker);
+        for _ in 0..MAX_ROUNDS {
+            wakes.polling.store(true, Ordering::SeqCst);
+            wakes.woken.store(false, Ordering::SeqCst);
+            if control.fired.swap(false, Ordering::SeqCst) {
+                let mut control_cx = Context::from_waker(&control_waker);
+                if !stopping && stop.as_mut().poll(&mut control_cx).is_ready() {
+                    // GOAWAY: no new streams; the open ones finish.
+                    connection.as_mut().graceful_shutdown();
+                    stopping = true;
+                }
+                match idle.poll(&mut control_cx, streams.is_empty()) {
+                    IdleEvent::None => {}
+                    IdleEvent::Expired => {
+                        tracing::debug!("closing an idle HTTP/2 connection");
+                        connection.as_mut().graceful_shutdown();
+                        stopping = true;
+                    }
+                    // A peer that never finished the handshake, or does not
+                    // answer GOAWAY's ping, is not waited for.
+                    IdleEvent::GoodbyeOverdue => return Poll::Ready(Ok(())),
+                }
             }
-            // A peer that never finished the handshake, or does not answer
-            // GOAWAY's ping, is not waited for.
-            IdleEvent::GoodbyeOverdue => return Poll::Ready(Ok(())),
+            // Reads requests and writes whatever the streams have produced
+            // since the last round, in as few writes as the buffers allow.
+            let done = connection.as_mut().poll(&mut inner);
+            streams.extend(lock(&queue).drain(..));
+            // Runs the calls; a response wakes `inner`, and the next round's
+            // poll of the connection sends it.
+            while let Poll::Ready(Some(())) = streams.poll_next_unpin(&mut inner) {}
+            idle.note(streams.is_empty());
+            // The connection ends only once its streams have; any stream
+            // future left then answers a peer that is gone.
+            if done.is_ready() {
+                return done;
+            }
+            wakes.polling.store(false, Ordering::SeqCst);
+            if !wakes.woken.load(Ordering::SeqCst) {
+                return Poll::Pending;
+            }
         }
-        // Reads requests and writes whatever the streams have produced since
-        // the last poll, in as few writes as the buffers allow.
-        let done = connection.as_mut().poll(cx);
-        while let Poll::Ready(Some(stream)) = started.poll_recv(cx) {
-            streams.push(stream);
-        }
-        // Runs the calls; their responses wake this task, whose next poll
-        // of the connection sends them all.
-        while let Poll::Ready(Some(())) = streams.poll_next_unpin(cx) {}
-        idle.note(streams.is_empty());
-        // The connection ends only once its streams have; any stream future
-        // left then answers a peer that is gone.
-        done
+        // Still busy: let the worker's other tasks run first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     })
     .await;
     if let Err(error) = result {
@@ -235,6 +331,79 @@ mod tests {
 
     async fn panics() -> &'static str {
         panic!("in a service")
+    }
+
+    /// Self-wakes make the connection's poll go round again; a stream that
+    /// wakes itself forever must still let the thread's other tasks run.
+    #[test]
+    fn a_stream_waking_itself_forever_does_not_starve_other_connections() {
+        use std::sync::atomic::AtomicBool;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (started, mut spinning_started) = tokio::sync::mpsc::unbounded_channel();
+        let released = Arc::new(AtomicBool::new(false));
+        // A handler that wakes itself on every poll until released, as a
+        // busy computation written as a future would.
+        let spin = {
+            let released = released.clone();
+            move || async move {
+                let _ = started.send(());
+                poll_fn(|cx| {
+                    if released.load(Ordering::SeqCst) {
+                        return Poll::Ready("released");
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                })
+                .await
+            }
+        };
+        let (stop, stopped) = watch::channel(false);
+        // The server on a runtime of one thread: a poll that never returned
+        // would hold it for good.
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                listener.set_nonblocking(true).unwrap();
+                let listener = TcpListener::from_std(listener).unwrap();
+                let router = Router::new()
+                    .route("/ok", axum::routing::post(|| async { "ok" }))
+                    .route("/spin", axum::routing::post(spin));
+                serve(listener, router, Limits::default(), stopped).await;
+            });
+        });
+        let client = tokio::runtime::Runtime::new().unwrap();
+        client.block_on(async move {
+            let connect = || {
+                reqwest::Client::builder()
+                    .http2_prior_knowledge()
+                    .build()
+                    .unwrap()
+            };
+            let (spinning, other) = (connect(), connect());
+            let spin =
+                tokio::spawn(
+                    async move { spinning.post(format!("http://{addr}/spin")).send().await },
+                );
+            spinning_started.recv().await.unwrap();
+            let ok = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                other.post(format!("http://{addr}/ok")).send(),
+            )
+            .await
+            .expect("another connection is answered while one stream spins")
+            .unwrap();
+            assert_eq!(ok.text().await.unwrap(), "ok");
+            assert!(!spin.is_finished(), "the spinning call is still running");
+            released.store(true, Ordering::SeqCst);
+            let spun = spin.await.unwrap().unwrap();
+            assert_eq!(spun.text().await.unwrap(), "released");
+        });
+        stop.send(true).unwrap();
+        server.join().unwrap();
     }
 
     #[tokio::test]
