@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Server CPU per call: our gRPC server against the bare tonic baseline
+# (`crates/aduib-server/examples/bare_tonic.rs`) under the same fixed count of
+# unary CaculService.add calls from h2load (16 connections x 1 stream). Per
+# round and server: req/s, context switches per call and CPU microseconds per
+# call (the process's own counters, from /proc). A fixed count of calls and
+# each server's own CPU time move less with the machine's load than req/s do.
+#   ROUNDS (default 5), CALLS (default 200000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+venv=$(scripts/setup-peer.sh)
+cargo build --release --locked -p aduib-cli >&2
+cargo build --release --locked -p aduib-server --example bare_tonic >&2
+command -v h2load >/dev/null || { echo "bench-grpc-cpu: needs h2load (Debian: nghttp2-client)" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+"$venv/bin/python" - "$work/grpc.bin" <<'PY'
+import struct, sys
+from google.protobuf import struct_pb2
+from aduib_rpc.grpc import aduib_rpc_v2_pb2 as pb
+data = struct_pb2.Struct(); data.update({"x": 1, "y": 2})
+message = pb.Request(aduib_rpc="2.0", id="b", method="rpc.v2/CaculService/CaculService.add", data=data).SerializeToString()
+open(sys.argv[1], "wb").write(struct.pack(">BI", 0, len(message)) + message)
+PY
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "bench-grpc-cpu: nothing listening on $1" >&2; return 1
+}
+ours_port=$(free_port)
+"$CARGO_TARGET_DIR/release/aduib" serve --grpc "127.0.0.1:$ours_port" >/dev/null 2>&1 & pids+=($!); ours_pid=$!
+bare_port=$(free_port)
+"$CARGO_TARGET_DIR/release/examples/bare_tonic" "127.0.0.1:$bare_port" >/dev/null 2>&1 & pids+=($!); bare_pid=$!
+wait_port "$ours_port"; wait_port "$bare_port"
+calls=${CALLS:-200000}
+ticks=$(getconf CLK_TCK)
+counters() { # pid -> "cpu_ticks context_switches"
+  local switches=0 status
+  for status in /proc/"$1"/task/*/status; do
+    switches=$((switches + $(awk '/ctxt_switches/ {s += $2} END {print s}' "$status")))
+  done
+  echo "$(awk '{print $14 + $15}' /proc/"$1"/stat) $switches"
+}
+measure() { # pid port
+  local cpu0 cs0 cpu1 cs1 rps
+  read -r cpu0 cs0 <<<"$(counters "$1")"
+  rps=$(h2load -t 1 -c 16 -m 1 -n "$calls" -d "$work/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$2/aduib.rpc.v2.AduibRpcService/Call" 2>/dev/null | awk '/^finished in/ {gsub(",", "", $4); print $4}')
+  read -r cpu1 cs1 <<<"$(counters "$1")"
+  python3 -c 'import sys; rps, cpu, cs, n, hz = map(float, sys.argv[1:]); print("%6.0f req/s  %.3f switches/call  %5.2f us CPU/call" % (rps, cs / n, cpu / hz * 1e6 / n))' \
+    "$rps" "$((cpu1 - cpu0))" "$((cs1 - cs0))" "$calls" "$ticks"
+}
+for round in $(seq "${ROUNDS:-5}"); do
+  ours=$(measure "$ours_pid" "$ours_port")
+  bare=$(measure "$bare_pid" "$bare_port")
+  echo "round $round  ours: $ours | bare tonic: $bare"
+done
