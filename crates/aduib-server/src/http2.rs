@@ -21,8 +21,9 @@
 //! Each connection has the limits tonic's server has, from [`Limits`]:
 //! keep-alive pings (a peer that does not answer is dropped), a cap on
 //! concurrent streams, hyper's reset-flood protection, and on top an idle
-//! timer: a connection that has had no open stream for `idle_timeout` (or
-//! opened none within `header_timeout` of connecting) is sent GOAWAY.
+//! timer: a connection that has had no stream open, start or end for
+//! `idle_timeout` (at most twice that: see [`IdleTimer`]), or opened none
+//! within `header_timeout` of connecting, is sent GOAWAY.
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
@@ -226,11 +227,19 @@ pub(crate) async fn serve_connection(
             // Reads requests and writes whatever the streams have produced
             // since the last round, in as few writes as the buffers allow.
             let done = connection.as_mut().poll(&mut inner);
-            streams.extend(lock(&queue).drain(..));
+            let mut active = false;
+            for stream in lock(&queue).drain(..) {
+                streams.push(stream);
+                active = true;
+            }
             // Runs the calls; a response wakes `inner`, and the next round's
             // poll of the connection sends it.
-            while let Poll::Ready(Some(())) = streams.poll_next_unpin(&mut inner) {}
-            idle.note(streams.is_empty());
+            while let Poll::Ready(Some(())) = streams.poll_next_unpin(&mut inner) {
+                active = true;
+            }
+            if active {
+                idle.note_activity();
+            }
             // The connection ends only once its streams have; any stream
             // future left then answers a peer that is gone.
             if done.is_ready() {
@@ -251,15 +260,17 @@ pub(crate) async fn serve_connection(
     }
 }
 
-/// The idle timer of one connection. It is lazy: calls only note when the
-/// connection went idle (a clock read), and the timer is touched when it
-/// fires, so a busy connection does not reset a timer on every call.
+/// The idle timer of one connection. It is lazy: a call only marks the
+/// connection active (no clock read, no timer reset), and the mark is read
+/// when the timer fires. A connection is closed once a whole period of the
+/// timer saw no stream start or end and none open: between one and two idle
+/// timeouts after its last stream ended. A connection that opens no stream
+/// at all is closed when the first period (the header timeout, or the idle
+/// timeout when shorter) ends.
 struct IdleTimer {
     sleep: Pin<Box<tokio::time::Sleep>>,
-    /// When the last stream ended; `None` while streams are open.
-    idle_since: Option<Instant>,
-    /// No stream yet: the first must come within the header timeout.
-    first: Option<std::time::Duration>,
+    /// A stream started or ended since the timer was last armed.
+    active: bool,
     timeout: std::time::Duration,
     /// GOAWAY sent for idleness.
     closing: bool,
@@ -267,7 +278,7 @@ struct IdleTimer {
 
 enum IdleEvent {
     None,
-    /// Idle for the whole timeout: say goodbye.
+    /// Idle for a whole period: say goodbye.
     Expired,
     /// Goodbye said, nothing open, and the grace is over.
     GoodbyeOverdue,
@@ -275,25 +286,19 @@ enum IdleEvent {
 
 impl IdleTimer {
     fn new(limits: &Limits) -> Self {
-        let first = limits.header_timeout.min(limits.idle_timeout);
         IdleTimer {
-            sleep: Box::pin(tokio::time::sleep(first)),
-            idle_since: Some(Instant::now()),
-            first: Some(first),
+            sleep: Box::pin(tokio::time::sleep(
+                limits.header_timeout.min(limits.idle_timeout),
+            )),
+            active: false,
             timeout: limits.idle_timeout,
             closing: false,
         }
     }
 
-    fn note(&mut self, no_streams: bool) {
-        match (no_streams, self.idle_since) {
-            (true, None) => self.idle_since = Some(Instant::now()),
-            (false, Some(_)) => {
-                self.idle_since = None;
-                self.first = None;
-            }
-            _ => {}
-        }
+    /// A stream started or ended.
+    fn note_activity(&mut self) {
+        self.active = true;
     }
 
     fn poll(&mut self, cx: &mut std::task::Context<'_>, no_streams: bool) -> IdleEvent {
@@ -311,16 +316,14 @@ impl IdleTimer {
                 self.sleep.as_mut().reset(now + self.timeout);
                 continue;
             }
-            let timeout = self.first.unwrap_or(self.timeout);
-            match self.idle_since {
-                Some(since) if no_streams && since + timeout <= now => {
-                    self.closing = true;
-                    self.sleep.as_mut().reset(now + GOAWAY_GRACE);
-                    return IdleEvent::Expired;
-                }
-                Some(since) => self.sleep.as_mut().reset(since + timeout),
-                None => self.sleep.as_mut().reset(now + timeout),
+            if self.active || !no_streams {
+                self.active = false;
+                self.sleep.as_mut().reset(now + self.timeout);
+                continue;
             }
+            self.closing = true;
+            self.sleep.as_mut().reset(now + GOAWAY_GRACE);
+            return IdleEvent::Expired;
         }
     }
 }
@@ -404,6 +407,59 @@ mod tests {
         });
         stop.send(true).unwrap();
         server.join().unwrap();
+    }
+
+    /// A connection making one short call after another is busy, however
+    /// briefly each call keeps a stream open: neither the header timeout nor
+    /// the idle timeout may close it. Once it goes quiet, the idle timeout
+    /// does.
+    #[tokio::test]
+    async fn a_connection_making_call_after_call_is_not_closed_as_idle() {
+        let timeout = std::time::Duration::from_millis(200);
+        let limits = Limits {
+            header_timeout: timeout,
+            idle_timeout: timeout,
+            ..Limits::default()
+        };
+        let router = Router::new().route("/ok", axum::routing::post(|| async { "ok" }));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_stop, stopped) = watch::channel(false);
+        // Serves exactly one connection, and says when it ended.
+        let served = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            serve_connection(tcp, router, limits, stopped).await;
+            Instant::now()
+        });
+        let client = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        let busy_until = Instant::now() + timeout * 6;
+        let mut calls = 0;
+        while Instant::now() < busy_until {
+            let reply = client
+                .post(format!("http://{addr}/ok"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("call {calls} on a busy connection: {e}"));
+            assert_eq!(reply.text().await.unwrap(), "ok");
+            calls += 1;
+        }
+        assert!(
+            !served.is_finished(),
+            "the connection was closed as idle after {calls} calls in {:?}",
+            timeout * 6
+        );
+        let quiet_since = Instant::now();
+        let ended = tokio::time::timeout(timeout * 4 + GOAWAY_GRACE, served)
+            .await
+            .expect("a quiet connection is closed by the idle timeout")
+            .unwrap();
+        assert!(
+            ended - quiet_since >= timeout,
+            "closed before the idle timeout"
+        );
     }
 
     #[tokio::test]
