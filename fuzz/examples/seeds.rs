@@ -314,7 +314,7 @@ fn envelope(corpus: &Corpus) -> Result<()> {
     for (i, response) in (0u8..).zip(responses()) {
         inputs.push(with(
             1 | (i << 7),
-            convert::response_to_proto(&response).encode_to_vec(),
+            convert::response_to_proto(response.clone()).encode_to_vec(),
         ));
         inputs.push(with(4, serde_json::to_vec(&response)?));
         inputs.push(with(

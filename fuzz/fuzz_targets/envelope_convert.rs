@@ -120,8 +120,8 @@ fn request(protocol: Protocol, request: &AduibRequest) {
 
 fn response(protocol: Protocol, response: &AduibResponse) {
     let _ = serde_json::to_string(response);
-    let once = convert::response_from_proto(convert::response_to_proto(response));
-    let bytes = convert::response_to_proto(&once).encode_to_vec();
+    let once = convert::response_from_proto(convert::response_to_proto(response.clone()));
+    let bytes = convert::response_to_proto(once.clone()).encode_to_vec();
     let twice = pb::Response::decode(bytes.as_slice()).map(convert::response_from_proto);
     // Compared by their Debug text: a NaN (`backoff_multiplier` can be one)
     // is not equal to itself.
@@ -171,8 +171,8 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             if let Ok(value) = serde_json::from_slice::<Value>(rest) {
-                let once = convert::value_to_json(&convert::json_to_value(&value));
-                let twice = convert::value_to_json(&convert::json_to_value(&once));
+                let once = convert::value_to_json(convert::json_to_value(value.clone()));
+                let twice = convert::value_to_json(convert::json_to_value(once.clone()));
                 assert_eq!(once, twice, "JSON through protobuf Value");
                 if let Ok(parsed) = AduibRequest::from_value(value) {
                     request(protocol, &parsed);

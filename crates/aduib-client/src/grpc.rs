@@ -197,7 +197,7 @@ impl GrpcAduib {
         };
         let submit = pb::TaskSubmitRequest {
             target_method: request.method.clone(),
-            params: Some(map_to_struct(&params)),
+            params: Some(map_to_struct(params)),
             // The enum's 1-4 are the peer's 0-3.
             priority: i32::from(priority) + 1,
         };

@@ -17,47 +17,50 @@ use crate::v2 as pb;
 /// Largest integer a double holds exactly.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
-pub fn json_to_value(json: &Value) -> prost_types::Value {
+// The conversions take their input by value: every caller owns it, and
+// moving strings out of it saves a copy of each per call.
+
+pub fn json_to_value(json: Value) -> prost_types::Value {
     let kind = match json {
         Value::Null => Kind::NullValue(0),
-        Value::Bool(b) => Kind::BoolValue(*b),
+        Value::Bool(b) => Kind::BoolValue(b),
         Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => Kind::StringValue(s.clone()),
+        Value::String(s) => Kind::StringValue(s),
         Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.iter().map(json_to_value).collect(),
+            values: items.into_iter().map(json_to_value).collect(),
         }),
         Value::Object(map) => Kind::StructValue(map_to_struct(map)),
     };
     prost_types::Value { kind: Some(kind) }
 }
 
-pub fn map_to_struct(map: &Map<String, Value>) -> prost_types::Struct {
+pub fn map_to_struct(map: Map<String, Value>) -> prost_types::Struct {
     prost_types::Struct {
         fields: map
-            .iter()
-            .map(|(k, v)| (k.clone(), json_to_value(v)))
+            .into_iter()
+            .map(|(k, v)| (k, json_to_value(v)))
             .collect(),
     }
 }
 
-pub fn value_to_json(value: &prost_types::Value) -> Value {
-    match &value.kind {
+pub fn value_to_json(value: prost_types::Value) -> Value {
+    match value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(b)) => Value::Bool(*b),
-        Some(Kind::NumberValue(n)) => number_to_json(*n),
-        Some(Kind::StringValue(s)) => Value::String(s.clone()),
+        Some(Kind::BoolValue(b)) => Value::Bool(b),
+        Some(Kind::NumberValue(n)) => number_to_json(n),
+        Some(Kind::StringValue(s)) => Value::String(s),
         Some(Kind::ListValue(list)) => {
-            Value::Array(list.values.iter().map(value_to_json).collect())
+            Value::Array(list.values.into_iter().map(value_to_json).collect())
         }
         Some(Kind::StructValue(s)) => Value::Object(struct_to_map(s)),
     }
 }
 
-pub fn struct_to_map(s: &prost_types::Struct) -> Map<String, Value> {
+pub fn struct_to_map(s: prost_types::Struct) -> Map<String, Value> {
     // Struct fields are a BTreeMap; sort order is the best a Struct can keep.
     s.fields
-        .iter()
-        .map(|(k, v)| (k.clone(), value_to_json(v)))
+        .into_iter()
+        .map(|(k, v)| (k, value_to_json(v)))
         .collect()
 }
 
@@ -76,7 +79,7 @@ pub fn request_to_proto(request: &core::AduibRequest) -> pb::Request {
         id: request.id.clone().unwrap_or_default(),
         method: request.method.clone(),
         name: request.name.clone(),
-        data: Some(map_to_struct(&request.data.clone().unwrap_or_default())),
+        data: Some(map_to_struct(request.data.clone().unwrap_or_default())),
         trace_context: request.trace_context.as_ref().map(trace_to_proto),
         metadata: request.metadata.as_ref().map(|m| pb::RequestMetadata {
             timestamp_ms: m.timestamp_ms,
@@ -119,7 +122,7 @@ pub fn request_from_proto(request: pb::Request) -> core::AduibRequest {
         id: (!request.id.is_empty()).then_some(request.id),
         method: request.method,
         name: request.name,
-        data: request.data.as_ref().map(struct_to_map),
+        data: request.data.map(struct_to_map),
         trace_context: request.trace_context.map(trace_from_proto),
         metadata: request.metadata.map(|m| core::RequestMetadata {
             timestamp_ms: m.timestamp_ms,
@@ -161,15 +164,15 @@ pub fn request_from_proto(request: pb::Request) -> core::AduibRequest {
     }
 }
 
-pub fn response_to_proto(response: &core::AduibResponse) -> pb::Response {
-    let payload = match (&response.error, &response.result) {
+pub fn response_to_proto(response: core::AduibResponse) -> pb::Response {
+    let payload = match (&response.error, response.result) {
         (Some(error), _) => Some(pb::response::Payload::Error(error_to_proto(error))),
         (None, Some(result)) => Some(pb::response::Payload::Result(json_to_value(result))),
         (None, None) => None,
     };
     pb::Response {
-        aduib_rpc: response.aduib_rpc.clone(),
-        id: response.id.clone(),
+        aduib_rpc: response.aduib_rpc,
+        id: response.id,
         status: match response.status {
             core::ResponseStatus::Success => pb::ResponseStatus::Success,
             core::ResponseStatus::Error => pb::ResponseStatus::Error,
@@ -177,11 +180,11 @@ pub fn response_to_proto(response: &core::AduibResponse) -> pb::Response {
         } as i32,
         payload,
         trace_context: response.trace_context.as_ref().map(trace_to_proto),
-        metadata: response.metadata.as_ref().map(|m| pb::ResponseMetadata {
+        metadata: response.metadata.map(|m| pb::ResponseMetadata {
             timestamp_ms: m.timestamp_ms,
             duration_ms: m.duration_ms,
-            server_id: m.server_id.clone(),
-            server_version: m.server_version.clone(),
+            server_id: m.server_id,
+            server_version: m.server_version,
         }),
     }
 }
@@ -190,7 +193,7 @@ pub fn response_to_proto(response: &core::AduibResponse) -> pb::Response {
 /// an error; with anything else, a success.
 pub fn response_from_proto(response: pb::Response) -> core::AduibResponse {
     let (result, error) = match response.payload {
-        Some(pb::response::Payload::Result(value)) => (Some(value_to_json(&value)), None),
+        Some(pb::response::Payload::Result(value)) => (Some(value_to_json(value)), None),
         Some(pb::response::Payload::Error(error)) => (None, Some(error_from_proto(error))),
         None => (None, None),
     };
@@ -389,7 +392,7 @@ pub fn task_to_proto(task: &TaskRecord) -> pb::TaskRecord {
         max_attempts: i32::try_from(task.max_attempts).unwrap_or(i32::MAX),
         // The method's response as a structured value (the peer sends a
         // Python repr string here).
-        result: task.result.as_ref().map(json_to_value),
+        result: task.result.clone().map(json_to_value),
         error: task.error.as_ref().map(error_to_proto),
         progress: task.progress.as_ref().map(|p| pb::TaskProgress {
             current: i64::try_from(p.current).unwrap_or(i64::MAX),
@@ -420,7 +423,7 @@ pub fn task_from_proto(task: pb::TaskRecord) -> TaskRecord {
             total: u64::try_from(p.total).unwrap_or(0),
             message: p.message,
         }),
-        result: task.result.as_ref().map(value_to_json),
+        result: task.result.map(value_to_json),
         error: task.error.map(error_from_proto),
         method: None,
     };
@@ -445,7 +448,9 @@ mod tests {
     fn json_round_trips_with_integers_restored() {
         let original = json!({"i": 3, "f": 1.5, "neg": -7, "s": "x", "b": true, "n": null,
                                "list": [1, [2.25], {"k": "v"}], "big": 100000000000000001i64});
-        let back = Value::Object(struct_to_map(&map_to_struct(original.as_object().unwrap())));
+        let back = Value::Object(struct_to_map(map_to_struct(
+            original.as_object().unwrap().clone(),
+        )));
         assert_eq!(back["i"], json!(3));
         assert_eq!(back["f"], json!(1.5));
         assert_eq!(back["neg"], json!(-7));
@@ -476,9 +481,15 @@ mod tests {
 
         let response =
             core::AduibResponse::failure("r1", RpcError::internal("boom").with_field("f", "r"));
-        assert_eq!(response_from_proto(response_to_proto(&response)), response);
+        assert_eq!(
+            response_from_proto(response_to_proto(response.clone())),
+            response
+        );
         let response = core::AduibResponse::success("r1", json!({"n": 2}));
-        assert_eq!(response_from_proto(response_to_proto(&response)), response);
+        assert_eq!(
+            response_from_proto(response_to_proto(response.clone())),
+            response
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ mod tests {
             id: "g1".into(),
             method: "rpc.v2/CaculService/CaculService.add".into(),
             data: Some(super::convert::map_to_struct(
-                serde_json::json!({"x": 1, "y": 2}).as_object().unwrap(),
+                serde_json::json!({"x": 1, "y": 2})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
             )),
             ..Default::default()
         };

@@ -224,7 +224,7 @@ fn split<T>(request: Request<T>) -> (Request<()>, T) {
 }
 
 fn rejection((id, error): Rejected) -> pb::Response {
-    response_to_proto(&AduibResponse::failure(id, error))
+    response_to_proto(AduibResponse::failure(id, error))
 }
 
 fn one(response: pb::Response) -> ResponseStream<pb::Response> {
@@ -237,7 +237,7 @@ impl AduibRpcService for GrpcFrontend {
         let (metadata, message) = split(request);
         Ok(Response::new(
             match self.authorize(&metadata, envelope(message)) {
-                Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+                Ok(request) => response_to_proto(self.dispatcher.call(request).await),
                 Err(rejected) => rejection(rejected),
             },
         ))
@@ -264,7 +264,7 @@ impl AduibRpcService for GrpcFrontend {
     ) -> Result<Response<pb::Response>, Status> {
         Ok(Response::new(
             match collect(request.into_inner(), &self.limits).await? {
-                Ok(request) => response_to_proto(&self.dispatcher.call(request).await),
+                Ok(request) => response_to_proto(self.dispatcher.call(request).await),
                 Err(rejected) => rejection(rejected),
             },
         ))
@@ -289,7 +289,7 @@ impl GrpcFrontend {
     fn stream(&self, request: AduibRequest) -> ResponseStream<pb::Response> {
         self.dispatcher
             .stream(request)
-            .map(|response| Ok(response_to_proto(&response)))
+            .map(|response| Ok(response_to_proto(response)))
             .boxed()
     }
 }
@@ -352,7 +352,7 @@ impl TaskService for GrpcFrontend {
         let params = call
             .get_ref()
             .params
-            .as_ref()
+            .clone()
             .map(struct_to_map)
             .ok_or_else(|| {
                 status_for(
