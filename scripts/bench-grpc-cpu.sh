@@ -17,19 +17,8 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-"$venv/bin/python" - "$work/grpc.bin" <<'PY'
-import struct, sys
-from google.protobuf import struct_pb2
-from aduib_rpc.grpc import aduib_rpc_v2_pb2 as pb
-data = struct_pb2.Struct(); data.update({"x": 1, "y": 2})
-message = pb.Request(aduib_rpc="2.0", id="b", method="rpc.v2/CaculService/CaculService.add", data=data).SerializeToString()
-open(sys.argv[1], "wb").write(struct.pack(">BI", 0, len(message)) + message)
-PY
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "bench-grpc-cpu: nothing listening on $1" >&2; return 1
-}
+source scripts/bench-lib.sh
+write_grpc_add "$work/grpc.bin"
 ours_port=$(free_port)
 "$CARGO_TARGET_DIR/release/aduib" serve --grpc "127.0.0.1:$ours_port" >/dev/null 2>&1 & pids+=($!); ours_pid=$!
 bare_port=$(free_port)
@@ -47,8 +36,7 @@ counters() { # pid -> "cpu_ticks context_switches"
 measure() { # pid port
   local cpu0 cs0 cpu1 cs1 rps
   read -r cpu0 cs0 <<<"$(counters "$1")"
-  rps=$(h2load -t 1 -c 16 -m 1 -n "$calls" -d "$work/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$2/aduib.rpc.v2.AduibRpcService/Call" 2>/dev/null | awk '/^finished in/ {gsub(",", "", $4); print $4}')
+  rps=$(h2load_grpc "$2" "$work/grpc.bin" 1 -n "$calls" 2>/dev/null | awk '/^finished in/ {gsub(",", "", $4); print $4}')
   read -r cpu1 cs1 <<<"$(counters "$1")"
   python3 -c 'import sys; rps, cpu, cs, n, hz = map(float, sys.argv[1:]); print("%6.0f req/s  %.3f switches/call  %5.2f us CPU/call" % (rps, cs / n, cpu / hz * 1e6 / n))' \
     "$rps" "$((cpu1 - cpu0))" "$((cs1 - cs0))" "$calls" "$ticks"

@@ -35,15 +35,8 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$results" "$work"; }
 trap cleanup EXIT
+source scripts/bench-lib.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: nothing listening on $1" >&2; return 1
-}
 url_for() { [[ $1 == grpc || $1 == thrift ]] && echo "127.0.0.1:$2" || echo "http://127.0.0.1:$2"; }
 measure() { # server-label transport url
   "$bin" bench --transport "$2" --url "$3" --concurrency "$concurrency" --duration-s "$duration" \
@@ -55,14 +48,7 @@ measure() { # server-label transport url
 add='{"aduib_rpc":"2.0","id":"b","method":"rpc.v2/CaculService/CaculService.add","data":{"x":1,"y":2}}'
 printf '%s' "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"rpc.v2/CaculService/CaculService.add\",\"params\":$add}" >"$work/jsonrpc.json"
 printf '%s' "$add" >"$work/rest.json"
-"$venv/bin/python" - "$work/grpc.bin" <<'PY'
-import struct, sys
-from google.protobuf import struct_pb2
-from aduib_rpc.grpc import aduib_rpc_v2_pb2 as pb
-data = struct_pb2.Struct(); data.update({"x": 1, "y": 2})
-message = pb.Request(aduib_rpc="2.0", id="b", method="rpc.v2/CaculService/CaculService.add", data=data).SerializeToString()
-open(sys.argv[1], "wb").write(struct.pack(">BI", 0, len(message)) + message)
-PY
+write_grpc_add "$work/grpc.bin"
 cat >"$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -70,7 +56,7 @@ local file = io.open(os.getenv("BODY_FILE"), "rb")
 wrk.body = file:read("*a")
 file:close()
 LUA
-path_for() { case $1 in jsonrpc) echo /aduib_rpc ;; rest) echo /aduib_rpc/v2/rpc ;; grpc) echo /aduib.rpc.v2.AduibRpcService/Call ;; esac; }
+path_for() { case $1 in jsonrpc) echo /aduib_rpc ;; rest) echo /aduib_rpc/v2/rpc ;; grpc) echo "$GRPC_ADD_PATH" ;; esac; }
 record() { # server transport generator: JSON of rps from stdin's number
   python3 -c 'import json,sys; print(json.dumps({"server":sys.argv[1],"transport":sys.argv[2],"generator":sys.argv[3],"rps":float(sys.stdin.read().strip() or 0)}))' "$@" \
     | tee -a "$results"
@@ -84,8 +70,7 @@ measure_wrk() { # label transport port
     | awk '/^Requests\/sec/ {print $2}' | record "$1" "$2" wrk-c16
 }
 measure_h2load() { # label port streams
-  h2load -t 1 -c 16 -m "$3" -D "$duration" -d "$work/grpc.bin" -H 'content-type: application/grpc' -H 'te: trailers' \
-    "http://127.0.0.1:$2$(path_for grpc)" 2>/dev/null \
+  h2load_grpc "$2" "$work/grpc.bin" "$3" -D "$duration" 2>/dev/null \
     | awk '/^finished in/ {gsub(",", "", $4); print $4} /^requests:/ && $10 != "0" {print "bench: failed requests: " $0 > "/dev/stderr"}' \
     | record "$1" grpc "h2load-c16-m$3"
 }
