@@ -44,12 +44,59 @@ function TabTitle({ name, context }: { name: string; context: string }) {
   );
 }
 
+/** The open request tabs; re-renders as their exchanges change. */
+function OpenTabs() {
+  const tabs = useStore((s) => s.tabs);
+  const active = useStore((s) => s.active);
+  const view = useStore((s) => s.view);
+  const { selectTab, closeTab } = useStore.getState();
+  return (
+    <ul className="mt-1 min-h-0 flex-1 space-y-0.5 overflow-auto px-2">
+      {tabs.map((t) => (
+        <li
+          key={t.id}
+          onClick={() => selectTab(t.id)}
+          data-testid="request-tab"
+          className={`group flex cursor-default items-center gap-2 rounded-md px-2.5 py-1.5 ${t.id === active && view === "compose" ? "bg-white shadow-sm dark:bg-zinc-800" : "hover:bg-zinc-100 dark:hover:bg-zinc-800/60"}`}
+        >
+          <span className="w-[3.6rem] shrink-0 whitespace-nowrap rounded bg-indigo-50 px-1 text-center text-[9px] font-semibold uppercase leading-4 tracking-tight text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">
+            {badgeOf(t.draft)}
+          </span>
+          <TabTitle {...(t.saved ? { name: t.saved.name, context: "" } : tabTitle(t.draft.method, t.draft.target))} />
+          {t.exchange?.running && <span className="h-1.5 w-1.5 rounded-full bg-amber-400" />}
+          <button
+            onClick={(e) => {
+              e.stopPropagation();
+              closeTab(t.id);
+            }}
+            className="invisible rounded p-0.5 text-zinc-400 hover:text-zinc-700 group-hover:visible"
+            title="Close (Ctrl+W)"
+          >
+            <X size={12} />
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** The active tab's response: the one view a stream's batches re-render. */
+function ActiveResponse({ dark }: { dark: boolean }) {
+  const id = useStore((s) => activeTab(s).id);
+  const exchange = useStore((s) => activeTab(s).exchange);
+  return <Response key={id} exchange={exchange} dark={dark} />;
+}
+
 export default function App() {
-  const state = useStore();
-  const { view, theme, tabs, active, setView, setTheme, newTab, closeTab, selectTab, send, cancel, setPalette } = state;
-  const tab = activeTab(state);
-  const openTasks = state.tasks.filter(isOpen).length;
-  const awayTasks = state.tasks.filter((t) => t.ended_while_away).length;
+  // Narrow subscriptions: a stream's batches change the active tab's
+  // exchange many times a second; only the views that show it re-render.
+  const view = useStore((s) => s.view);
+  const theme = useStore((s) => s.theme);
+  const active = useStore((s) => s.active);
+  const running = useStore((s) => activeTab(s).exchange?.running ?? false);
+  const openTasks = useStore((s) => s.tasks.filter(isOpen).length);
+  const awayTasks = useStore((s) => s.tasks.filter((t) => t.ended_while_away).length);
+  const { setView, setTheme, newTab, closeTab, send, cancel, setPalette } = useStore.getState();
   const [status, setStatus] = useState<HostStatus | null>(null);
   const dark = theme === "dark";
 
@@ -98,7 +145,7 @@ export default function App() {
         void send();
       } else if (e.key === "Escape" && useStore.getState().paletteOpen) {
         setPalette(false);
-      } else if (e.key === "Escape" && tab.exchange?.running) {
+      } else if (e.key === "Escape" && running) {
         cancel();
       } else if (mod && e.key.toLowerCase() === "k") {
         e.preventDefault();
@@ -117,7 +164,7 @@ export default function App() {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [send, cancel, setPalette, newTab, closeTab, active, setView, tab.exchange?.running]);
+  }, [send, cancel, setPalette, newTab, closeTab, active, setView, running]);
 
   const actions = useMemo(
     () => [
@@ -176,32 +223,7 @@ export default function App() {
             <Plus size={13} />
           </button>
         </div>
-        <ul className="mt-1 min-h-0 flex-1 space-y-0.5 overflow-auto px-2">
-          {tabs.map((t) => (
-            <li
-              key={t.id}
-              onClick={() => selectTab(t.id)}
-              data-testid="request-tab"
-              className={`group flex cursor-default items-center gap-2 rounded-md px-2.5 py-1.5 ${t.id === active && view === "compose" ? "bg-white shadow-sm dark:bg-zinc-800" : "hover:bg-zinc-100 dark:hover:bg-zinc-800/60"}`}
-            >
-              <span className="w-[3.6rem] shrink-0 whitespace-nowrap rounded bg-indigo-50 px-1 text-center text-[9px] font-semibold uppercase leading-4 tracking-tight text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">
-                {badgeOf(t.draft)}
-              </span>
-              <TabTitle {...(t.saved ? { name: t.saved.name, context: "" } : tabTitle(t.draft.method, t.draft.target))} />
-              {t.exchange?.running && <span className="h-1.5 w-1.5 rounded-full bg-amber-400" />}
-              <button
-                onClick={(e) => {
-                  e.stopPropagation();
-                  closeTab(t.id);
-                }}
-                className="invisible rounded p-0.5 text-zinc-400 hover:text-zinc-700 group-hover:visible"
-                title="Close (Ctrl+W)"
-              >
-                <X size={12} />
-              </button>
-            </li>
-          ))}
-        </ul>
+        <OpenTabs />
         <div className="flex items-center gap-2 border-t border-zinc-200 px-3 py-2 text-xs text-zinc-500 dark:border-zinc-800">
           <button onClick={() => setPalette(true)} className="flex items-center gap-1 rounded px-1.5 py-1 hover:bg-zinc-200 dark:hover:bg-zinc-800">
             <Command size={12} /> Ctrl+K
@@ -224,7 +246,7 @@ export default function App() {
             </Panel>
             <Separator className="w-px bg-zinc-200 hover:bg-indigo-400 dark:bg-zinc-800" />
             <Panel id="response" defaultSize="50%" minSize="25%">
-              <Response key={tab.id} exchange={tab.exchange} dark={dark} />
+              <ActiveResponse dark={dark} />
             </Panel>
           </Group>
         )}

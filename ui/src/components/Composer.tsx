@@ -55,10 +55,14 @@ function switchTo(choice: Choice): Partial<Draft> {
 }
 
 export function Composer({ dark, functions }: { dark: boolean; functions: string[] }) {
-  const tab = useStore(activeTab);
-  const { edit, send, cancel, methods, setMethods, submitTask } = useStore();
-  const draft = tab.draft;
-  const running = tab.exchange?.running ?? false;
+  // Only what the composer shows: a stream's batches change the tab's
+  // exchange many times a second, and must not re-render the editors.
+  const tabId = useStore((s) => activeTab(s).id);
+  const draft = useStore((s) => activeTab(s).draft);
+  const notice = useStore((s) => activeTab(s).notice);
+  const running = useStore((s) => activeTab(s).exchange?.running ?? false);
+  const methods = useStore((s) => s.methods);
+  const { edit, send, cancel, setMethods, submitTask } = useStore.getState();
   const [section, setSection] = useState<"body" | "headers" | "options">("body");
   const [loading, setLoading] = useState<string | null>(null);
   const [historyMethods, setHistoryMethods] = useState<string[]>([]);
@@ -90,7 +94,7 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
       .historyQuery({ limit: 200 })
       .then((entries) => setHistoryMethods(entries.map((e) => e.method)))
       .catch(() => undefined);
-  }, [tab.id]);
+  }, [tabId]);
 
   const method: MethodInfo | undefined = methods.find((m) => m.name === draft.method);
   const suggestions: Suggestion[] = useMemo(() => {
@@ -237,9 +241,9 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
           </button>
         )}
       </div>
-      {tab.notice && (
+      {notice && (
         <div className="border-b border-amber-200 bg-amber-50 px-3 py-1.5 text-xs text-amber-900 dark:border-amber-900 dark:bg-amber-950/40 dark:text-amber-200" data-testid="composer-notice">
-          {tab.notice}
+          {notice}
         </div>
       )}
       <div className="min-h-0 flex-1">
@@ -250,7 +254,7 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
             </p>
           ) : (
             <JsonEditor
-              key={tab.id}
+              key={tabId}
               value={draft.body}
               onChange={(body) => edit({ body })}
               schema={method?.input_schema}
@@ -297,9 +301,8 @@ const TLS_FILES = [
 
 /** TLS for the call: off, or on with a CA, a client certificate, a name. */
 function TlsOptions() {
-  const tab = useStore(activeTab);
-  const { edit } = useStore();
-  const tls = tab.draft.tls;
+  const tls = useStore((s) => activeTab(s).draft.tls);
+  const edit = useStore((s) => s.edit);
   const field = "min-w-0 flex-1 rounded border border-zinc-200 bg-transparent px-2 py-1 font-mono text-xs dark:border-zinc-700";
   return (
     <fieldset className="space-y-2 border-t border-zinc-200 pt-3 dark:border-zinc-800" data-testid="tls-options">
@@ -350,9 +353,8 @@ const STRATEGIES = ["round_robin", "weighted_round_robin", "random", "weighted_r
 
 /** A call through a registry: which service, how instances are picked. */
 function ThroughRegistry() {
-  const tab = useStore(activeTab);
+  const discovery = useStore((s) => activeTab(s).draft.discovery);
   const edit = useStore((s) => s.edit);
-  const discovery = tab.draft.discovery;
   if (!discovery) return null;
   const set = (patch: Partial<typeof discovery>) => edit({ discovery: { ...discovery, ...patch } });
   return (
