@@ -32,6 +32,40 @@ STARTS = int(os.environ.get("BENCH_STARTS", "5"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
 # Which response tab shows while the stream runs ("Body" isolates the timeline's share).
 TAB = os.environ.get("BENCH_TAB", "")
+# With BENCH_TRACE=1, the longest frames are taken apart: how much of each
+# went to parsing IPC batches, to the channel's callbacks, and to frame
+# callbacks (the store's flush), the rest being render, layout, paint or GC.
+TRACE = os.environ.get("BENCH_TRACE") == "1"
+
+TRACE_SCRIPT = """
+const T = window.__trace = { parse: [], callback: [], frame: [], ticks: [] };
+// Whether the page's thread is free: a timer every 5 ms notes when it ran.
+T.timer = setInterval(() => T.ticks.push(performance.now()), 5);
+const json = Response.prototype.json;
+Response.prototype.json = function () {
+  return this.text().then((text) => {
+    const start = performance.now();
+    const value = JSON.parse(text);
+    T.parse.push([start, performance.now(), text.length]);
+    return value;
+  });
+};
+const internals = window.__TAURI_INTERNALS__;
+const runCallback = internals.runCallback.bind(internals);
+internals.runCallback = (id, data) => {
+  const start = performance.now();
+  const out = runCallback(id, data);
+  T.callback.push([start, performance.now()]);
+  return out;
+};
+const raf = window.requestAnimationFrame.bind(window);
+window.requestAnimationFrame = (cb) => raf((t) => {
+  const start = performance.now();
+  cb(t);
+  if (!cb.__bench) T.frame.push([start, performance.now()]);
+});
+"""
+
 APP = os.environ["ADUIB_APP"]
 CLI = os.environ["ADUIB_BIN"]
 
@@ -148,13 +182,15 @@ def stream(d: Driver, port_base: int) -> None:
     d.keys("\ue00c")
     d.select('[data-testid="mode"]', "server_stream")
     d.editor("body-editor", data[:-1])  # the editor closes the brace
+    if TRACE:
+        d.execute(TRACE_SCRIPT)
     d.execute(
         """
         const want = arguments[0] + ' messages';
         const tab = arguments[1];
         const b = window.__bench = { gaps: [], last: performance.now(), start: performance.now(), done: null };
         const tick = (t) => {
-          b.gaps.push(t - b.last); b.last = t;
+          b.gaps.push(t - b.last); b.spans = b.spans || []; b.spans.push([b.last, t]); b.last = t;
           if (tab && !b.switched) {
             const button = [...document.querySelectorAll('[data-testid="response"] button')].find((x) => x.textContent === tab);
             if (button) { button.click(); b.switched = true; }
@@ -163,6 +199,7 @@ def stream(d: Driver, port_base: int) -> None:
           if (el && el.textContent.startsWith(want)) b.done = performance.now();
           else requestAnimationFrame(tick);
         };
+        tick.__bench = true;
         requestAnimationFrame(tick);
         document.querySelector('[data-testid="send"]').click();
         """,
@@ -181,6 +218,29 @@ def stream(d: Driver, port_base: int) -> None:
         frames_over_100ms=sum(1 for g in gaps if g > 100),
         frames=len(gaps),
     )
+    if TRACE:
+        trace = d.execute("return window.__trace")
+        spans = sorted(result["spans"][1:], key=lambda span: span[0] - span[1])[:8]
+        for begin, end in spans:
+            def inside(kind):
+                return round(sum(max(0, min(e, end) - max(s, begin)) for s, e, *_ in trace[kind]), 1)
+            parsed = [n for s, e, n in trace["parse"] if s < end and e > begin]
+            ticks = [begin] + [t for t in trace["ticks"] if begin < t < end] + [end]
+            blocked = max(b - a for a, b in zip(ticks, ticks[1:]))
+            report(
+                figure="a long frame taken apart",
+                frame_ms=round(end - begin, 1),
+                at_ms=round(begin - result["start"], 1),
+                parse_ms=inside("parse"),
+                parsed_bytes=sum(parsed),
+                batches=len(parsed),
+                channel_callback_ms=inside("callback"),
+                frame_callback_ms=inside("frame"),
+                # The longest stretch in which a 5 ms timer could not run:
+                # small means the page's thread was free and the frame was
+                # held up elsewhere (compositing, the app's process).
+                longest_busy_ms=round(blocked, 1),
+            )
 
 
 if __name__ == "__main__":
