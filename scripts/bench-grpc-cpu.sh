@@ -9,15 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/bench-lib.sh
 venv=$(scripts/setup-peer.sh)
-cargo build --release --locked -p aduib-cli >&2
-cargo build --release --locked -p aduib-server --example bare_tonic >&2
-command -v h2load >/dev/null || { echo "bench-grpc-cpu: needs h2load (Debian: nghttp2-client)" >&2; exit 1; }
+build_servers
+need_commands h2load:nghttp2-client
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-source scripts/bench-lib.sh
 write_grpc_add "$work/grpc.bin"
 ours_port=$(free_port)
 "$CARGO_TARGET_DIR/release/aduib" serve --grpc "127.0.0.1:$ours_port" >/dev/null 2>&1 & pids+=($!); ours_pid=$!

@@ -12,21 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/bench-lib.sh
 venv=$(scripts/setup-peer.sh)
-cargo build --release --locked -p aduib-cli >&2
-cargo build --release --locked -p aduib-server --example bare_tonic >&2
-for tool in valgrind h2load; do
-  command -v "$tool" >/dev/null || {
-    sudo_=""; [[ $(id -u) -eq 0 ]] || sudo_=sudo
-    $sudo_ apt-get install -y -qq --no-install-recommends valgrind nghttp2-client >&2
-  }
-done
+build_servers
+need_commands valgrind:valgrind callgrind_control:valgrind h2load:nghttp2-client
 work=${BENCH_KEEP:-$(mktemp -d)}
 mkdir -p "$work"
 pid=""
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null; [[ -n ${BENCH_KEEP:-} ]] || rm -rf "$work"; }
 trap cleanup EXIT
-source scripts/bench-lib.sh
 write_grpc_add "$work/grpc.bin"
 calls=${CALLS:-20000}
 

@@ -1,5 +1,24 @@
 # Sourced by the gRPC and server benchmarks (scripts/bench*.sh): helpers they
-# share. Expects scripts/env.sh sourced and `$venv` (the peer's venv) set.
+# share. Expects scripts/env.sh sourced; `write_grpc_add` also `$venv` (the
+# peer's venv).
+
+# Our server and the bare tonic baseline, release builds.
+build_servers() {
+  cargo build --release --locked -p aduib-cli >&2
+  cargo build --release --locked -p aduib-server --example bare_tonic >&2
+}
+
+# Installs the Debian packages of the commands that are missing:
+# `need_commands command:package ...`.
+need_commands() {
+  local missing=() pair sudo_=""
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  ((${#missing[@]})) || return 0
+  [[ $(id -u) -eq 0 ]] || sudo_=sudo
+  $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -16,16 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/bench-lib.sh
 scripts/setup-system.sh
 venv=$(scripts/setup-peer.sh)
-cargo build --release --locked -p aduib-cli >&2
-cargo build --release --locked -p aduib-server --example bare_tonic >&2
-for tool in wrk h2load; do
-  command -v "$tool" >/dev/null || {
-    sudo_=""; [[ $(id -u) -eq 0 ]] || sudo_=sudo
-    $sudo_ apt-get install -y -qq --no-install-recommends wrk nghttp2-client >&2
-  }
-done
+build_servers
+need_commands wrk:wrk h2load:nghttp2-client
 bin=$CARGO_TARGET_DIR/release/aduib
 duration=${BENCH_DURATION_S:-5}
 rounds=${BENCH_ROUNDS:-3}
@@ -35,7 +30,6 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$results" "$work"; }
 trap cleanup EXIT
-source scripts/bench-lib.sh
 
 url_for() { [[ $1 == grpc || $1 == thrift ]] && echo "127.0.0.1:$2" || echo "http://127.0.0.1:$2"; }
 measure() { # server-label transport url
