@@ -30,7 +30,7 @@ from webdriver import Driver  # noqa: E402
 
 STARTS = int(os.environ.get("BENCH_STARTS", "5"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
-# Which response tab shows while the stream runs ("Body" isolates the timeline's share).
+# Which response tab shows while the stream runs ("body" or "headers" isolate the timeline's share).
 TAB = os.environ.get("BENCH_TAB", "")
 # With BENCH_TRACE=1, the longest frames are taken apart: how much of each
 # went to parsing IPC batches, to the channel's callbacks, and to frame
@@ -41,7 +41,6 @@ TRACE_SCRIPT = """
 const T = window.__trace = { parse: [], callback: [], frame: [], ticks: [] };
 // Whether the page's thread is free: a timer every 5 ms notes when it ran.
 T.timer = setInterval(() => T.ticks.push(performance.now()), 5);
-const json = Response.prototype.json;
 Response.prototype.json = function () {
   return this.text().then((text) => {
     const start = performance.now();
@@ -188,9 +187,9 @@ def stream(d: Driver, port_base: int) -> None:
         """
         const want = arguments[0] + ' messages';
         const tab = arguments[1];
-        const b = window.__bench = { gaps: [], last: performance.now(), start: performance.now(), done: null };
+        const b = window.__bench = { spans: [], last: performance.now(), start: performance.now(), done: null };
         const tick = (t) => {
-          b.gaps.push(t - b.last); b.spans = b.spans || []; b.spans.push([b.last, t]); b.last = t;
+          b.spans.push([b.last, t]); b.last = t;
           if (tab && !b.switched) {
             const button = [...document.querySelectorAll('[data-testid="response"] button')].find((x) => x.textContent === tab);
             if (button) { button.click(); b.switched = true; }
@@ -208,7 +207,8 @@ def stream(d: Driver, port_base: int) -> None:
     )
     result = d.wait(lambda: d.execute("return window.__bench.done && window.__bench"), timeout=300, message="all messages shown")
     seconds = (result["done"] - result["start"]) / 1000
-    gaps = result["gaps"][1:]
+    spans = result["spans"][1:]
+    gaps = [end - begin for begin, end in spans]
     report(
         figure=f"a server stream of {MESSAGES} messages shown in the window" + (f" ({TAB} tab)" if TAB else ""),
         window_msgs_per_s=round(MESSAGES / seconds),
@@ -220,8 +220,7 @@ def stream(d: Driver, port_base: int) -> None:
     )
     if TRACE:
         trace = d.execute("return window.__trace")
-        spans = sorted(result["spans"][1:], key=lambda span: span[0] - span[1])[:8]
-        for begin, end in spans:
+        for begin, end in sorted(spans, key=lambda span: span[0] - span[1])[:8]:
             def inside(kind):
                 return round(sum(max(0, min(e, end) - max(s, begin)) for s, e, *_ in trace[kind]), 1)
             parsed = [n for s, e, n in trace["parse"] if s < end and e > begin]

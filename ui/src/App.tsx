@@ -49,7 +49,8 @@ function OpenTabs() {
   const tabs = useStore((s) => s.tabs);
   const active = useStore((s) => s.active);
   const view = useStore((s) => s.view);
-  const { selectTab, closeTab } = useStore.getState();
+  const selectTab = useStore((s) => s.selectTab);
+  const closeTab = useStore((s) => s.closeTab);
   return (
     <ul className="mt-1 min-h-0 flex-1 space-y-0.5 overflow-auto px-2">
       {tabs.map((t) => (
@@ -96,7 +97,13 @@ export default function App() {
   const running = useStore((s) => activeTab(s).exchange?.running ?? false);
   const openTasks = useStore((s) => s.tasks.filter(isOpen).length);
   const awayTasks = useStore((s) => s.tasks.filter((t) => t.ended_while_away).length);
-  const { setView, setTheme, newTab, closeTab, send, cancel, setPalette } = useStore.getState();
+  const setView = useStore((s) => s.setView);
+  const setTheme = useStore((s) => s.setTheme);
+  const newTab = useStore((s) => s.newTab);
+  const closeTab = useStore((s) => s.closeTab);
+  const send = useStore((s) => s.send);
+  const cancel = useStore((s) => s.cancel);
+  const setPalette = useStore((s) => s.setPalette);
   const [status, setStatus] = useState<HostStatus | null>(null);
   const dark = theme === "dark";
 

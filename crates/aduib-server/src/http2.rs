@@ -227,17 +227,13 @@ pub(crate) async fn serve_connection(
             // Reads requests and writes whatever the streams have produced
             // since the last round, in as few writes as the buffers allow.
             let done = connection.as_mut().poll(&mut inner);
-            let mut active = false;
             for stream in lock(&queue).drain(..) {
                 streams.push(stream);
-                active = true;
+                idle.note_activity();
             }
             // Runs the calls; a response wakes `inner`, and the next round's
             // poll of the connection sends it.
             while let Poll::Ready(Some(())) = streams.poll_next_unpin(&mut inner) {
-                active = true;
-            }
-            if active {
                 idle.note_activity();
             }
             // The connection ends only once its streams have; any stream

@@ -62,7 +62,11 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
   const notice = useStore((s) => activeTab(s).notice);
   const running = useStore((s) => activeTab(s).exchange?.running ?? false);
   const methods = useStore((s) => s.methods);
-  const { edit, send, cancel, setMethods, submitTask } = useStore.getState();
+  const edit = useStore((s) => s.edit);
+  const send = useStore((s) => s.send);
+  const cancel = useStore((s) => s.cancel);
+  const setMethods = useStore((s) => s.setMethods);
+  const submitTask = useStore((s) => s.submitTask);
   const [section, setSection] = useState<"body" | "headers" | "options">("body");
   const [loading, setLoading] = useState<string | null>(null);
   const [historyMethods, setHistoryMethods] = useState<string[]>([]);
