@@ -10,7 +10,7 @@ source scripts/env.sh
 packages=(build-essential pkg-config ca-certificates file python3 python3-venv python3-pip
   libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev libgtk-3-dev librsvg2-dev
   libayatana-appindicator3-dev libxdo-dev libssl-dev
-  xvfb xauth webkit2gtk-driver imagemagick)
+  xvfb xauth webkit2gtk-driver imagemagick python3-gi gir1.2-webkit2-4.1)
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for pkg in "${packages[@]}"; do

@@ -3,7 +3,8 @@
 - cold start: from asking tauri-driver for a window until the composer is
   interactive and the embedded server answers, over several starts;
 - memory at idle: the resident set of the app and every process it spawned
-  (WebKit's web and network processes), after a few idle seconds;
+  (WebKit's web and network processes), after a few idle seconds; baseline:
+  a blank WebKitGTK window (blank_webview.py) in the same display;
 - a server stream of N small messages: how fast the window takes them in
   (messages per second until the UI shows all N) and its longest frame,
   by requestAnimationFrame gaps; baseline in the same run: the same stream
@@ -65,6 +66,9 @@ window.requestAnimationFrame = (cb) => raf((t) => {
 });
 """
 
+# Seconds the window idles before its memory is read.
+IDLE_S = 5
+
 APP = os.environ["ADUIB_APP"]
 CLI = os.environ["ADUIB_BIN"]
 
@@ -104,6 +108,26 @@ def tree_memory_kib(root: int) -> tuple[int, int]:
     return rss, pss
 
 
+def blank_window_pss_kib(env: dict[str, str]) -> int:
+    """PSS of a blank WebKitGTK window (blank_webview.py) after as long as
+    the app idles: what any WebKitGTK app holds here before its own page."""
+    window = subprocess.Popen(
+        ["/usr/bin/python3", str(Path(__file__).parent / "blank_webview.py")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # As long as the app had: cold start (~1 s) and the idle pause.
+        time.sleep(IDLE_S + 1)
+        if window.poll() is not None:
+            raise RuntimeError("blank_webview.py exited: are python3-gi and gir1.2-webkit2-4.1 installed?")
+        return tree_memory_kib(window.pid)[1]
+    finally:
+        window.terminate()
+        window.wait()
+
+
 def app_pid() -> int:
     out = subprocess.run(["pgrep", "-n", "-f", APP], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[0])
@@ -135,6 +159,9 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         conftest._wait_http(url + "/status", 15)
+        # Alone, before the app starts: PSS splits the pages of WebKit's
+        # libraries among whoever maps them.
+        floor = blank_window_pss_kib(env)
         starts = []
         for i in range(STARTS):
             began = time.monotonic()
@@ -142,12 +169,14 @@ def main() -> None:
             d.wait(lambda: interactive(d), timeout=30, message="interactive")
             starts.append(time.monotonic() - began)
             if i == STARTS - 1:
-                time.sleep(5)
+                time.sleep(IDLE_S)
                 rss, pss = tree_memory_kib(app_pid())
                 report(
                     figure="idle memory of all the app's processes",
                     pss_mib=round(pss / 1024, 1),
                     rss_sum_mib=round(rss / 1024, 1),
+                    blank_webkit_window_pss_mib=round(floor / 1024, 1),
+                    over_blank_window_mib=round((pss - floor) / 1024, 1),
                 )
                 stream(d, port_base)
             d.quit()
