@@ -12,6 +12,7 @@ use aduib_workbench::discovery::{
     self, FanoutReport, InstanceView, InstancesUpdate, NamespaceView, RegistryTarget, ServicesView,
 };
 use aduib_workbench::host::{self, Host, HostCall, HostStatus};
+use aduib_workbench::window::KeptBodies;
 use aduib_workbench::workspace::{self, SavedRequest, WorkspaceFolder, WorkspaceSummary};
 use aduib_workbench::{
     Detail, Entry, Event, EventBody, ExchangeHandle, GrpcTarget, History, HistoryError, Query,
@@ -35,6 +36,8 @@ struct App {
     host: Host,
     workspace_dir: Mutex<PathBuf>,
     exchanges: Mutex<HashMap<String, ExchangeHandle>>,
+    /// Whole envelopes of the messages the window holds previews of.
+    bodies: Mutex<KeptBodies>,
     /// Instance watches by id (the Registry view's; IPC calls may arrive out
     /// of order, so each is ended by its own id, not "the current one").
     instance_watches: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
@@ -123,6 +126,7 @@ async fn forward(
         let ended = batch
             .iter()
             .any(|e| matches!(e.body, EventBody::End { .. }));
+        let batch = previews(&app.state::<App>().bodies, &id, batch);
         if channel.send(batch).is_err() {
             // The window went away: so does the call.
             handle.cancel();
@@ -137,6 +141,37 @@ async fn forward(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&id);
+}
+
+/// `batch` as the window is sent it: messages as previews, but the last,
+/// which the response's body shows, whole.
+fn previews(bodies: &Mutex<KeptBodies>, exchange: &str, batch: Vec<Event>) -> Vec<Event> {
+    let last = batch
+        .iter()
+        .rposition(|e| matches!(e.body, EventBody::Message { .. }));
+    let mut bodies = bodies.lock().unwrap_or_else(PoisonError::into_inner);
+    batch
+        .into_iter()
+        .enumerate()
+        .map(|(at, event)| {
+            if Some(at) == last {
+                event
+            } else {
+                bodies.preview(exchange, event)
+            }
+        })
+        .collect()
+}
+
+/// The whole body of a message the window was sent a preview of; none once
+/// it is no longer kept.
+#[tauri::command]
+fn exchange_message(state: State<'_, App>, id: String, seq: u32) -> Option<serde_json::Value> {
+    state
+        .bodies
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&id, seq)
 }
 
 #[tauri::command]
@@ -546,6 +581,7 @@ fn main() -> anyhow::Result<()> {
         host,
         workspace_dir: Mutex::new(workspace_dir),
         exchanges: Mutex::default(),
+        bodies: Mutex::default(),
         instance_watches: Mutex::default(),
     };
     tauri::Builder::default()
@@ -576,6 +612,7 @@ fn main() -> anyhow::Result<()> {
         })
         .invoke_handler(tauri::generate_handler![
             send,
+            exchange_message,
             cancel,
             send_message,
             end_stream,

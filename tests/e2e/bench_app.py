@@ -39,7 +39,7 @@ TAB = os.environ.get("BENCH_TAB", "")
 TRACE = os.environ.get("BENCH_TRACE") == "1"
 
 TRACE_SCRIPT = """
-const T = window.__trace = { parse: [], callback: [], frame: [], ticks: [] };
+const T = window.__trace = { parse: [], callback: [], frame: [], render: [], ticks: [] };
 // Whether the page's thread is free: a timer every 5 ms notes when it ran.
 T.timer = setInterval(() => T.ticks.push(performance.now()), 5);
 Response.prototype.json = function () {
@@ -62,7 +62,12 @@ const raf = window.requestAnimationFrame.bind(window);
 window.requestAnimationFrame = (cb) => raf((t) => {
   const start = performance.now();
   cb(t);
-  if (!cb.__bench) T.frame.push([start, performance.now()]);
+  if (!cb.__bench) {
+    const end = performance.now();
+    T.frame.push([start, end]);
+    // React renders a store change in a microtask queued during the callback.
+    Promise.resolve().then(() => T.render.push([end, performance.now()]));
+  }
 });
 """
 
@@ -264,6 +269,7 @@ def stream(d: Driver, port_base: int) -> None:
                 batches=len(parsed),
                 channel_callback_ms=inside("callback"),
                 frame_callback_ms=inside("frame"),
+                render_ms=inside("render"),
                 # The longest stretch in which a 5 ms timer could not run:
                 # small means the page's thread was free and the frame was
                 # held up elsewhere (compositing, the app's process).

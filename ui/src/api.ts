@@ -42,6 +42,8 @@ export function send(request: Request, environment: string | null, onEvents: (ev
 }
 
 export const cancel = (id: string) => invoke<void>("cancel", { id });
+/** The whole body of a message the window holds a preview of; null once it is no longer kept. */
+export const exchangeMessage = (id: string, seq: number) => invoke<unknown>("exchange_message", { id, seq });
 export const sendMessage = (id: string, data: unknown) => invoke<void>("send_message", { id, data });
 export const endStream = (id: string) => invoke<void>("end_stream", { id });
 export const historyQuery = (query: Query) => invoke<Entry[]>("history_query", { query });

@@ -154,9 +154,21 @@ export type ThriftProtocol = "binary" | "compact";
 
 export type ThriftFraming = "buffered" | "framed";
 
-export type Event = { seq: number, at_ms: number, } & ({ "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, });
+export type Event = { seq: number, at_ms: number, } & ({ "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, 
+/**
+ * `body` is only the payload of the Aduib envelope that came in (its
+ * result, data or error): what the window is sent of a stream, the
+ * whole envelope being kept by [`crate::window::KeptBodies`].
+ */
+preview?: boolean, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, });
 
-export type EventBody = { "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, };
+export type EventBody = { "type": "sent", body: unknown, size: number, } | { "type": "routed", instance: string, attempts: number, stale: boolean, } | { "type": "headers", status?: number, headers: Array<Header>, } | { "type": "message", body: unknown, size: number, 
+/**
+ * `body` is only the payload of the Aduib envelope that came in (its
+ * result, data or error): what the window is sent of a stream, the
+ * whole envelope being kept by [`crate::window::KeptBodies`].
+ */
+preview?: boolean, } | { "type": "trailers", trailers: Array<Header>, } | { "type": "status", status: CallStatus, } | { "type": "error", error: WorkbenchError, } | { "type": "end", summary: Summary, };
 
 export type CallStatus = { ok: boolean, 
 /**

@@ -67,6 +67,7 @@ fn record(i: usize) -> Record {
             body: EventBody::Message {
                 body: json!({"result": i + 2, "status": "success"}),
                 size: 20,
+                preview: false,
             },
         }],
         dropped: 0,

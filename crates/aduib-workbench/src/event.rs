@@ -46,6 +46,12 @@ pub enum EventBody {
         #[ts(type = "unknown")]
         body: Value,
         size: u64,
+        /// `body` is only the payload of the Aduib envelope that came in (its
+        /// result, data or error): what the window is sent of a stream, the
+        /// whole envelope being kept by [`crate::window::KeptBodies`].
+        #[ts(as = "Option<bool>", optional)]
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        preview: bool,
     },
     /// gRPC trailers.
     Trailers { trailers: Vec<Header> },

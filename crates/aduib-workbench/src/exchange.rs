@@ -192,7 +192,11 @@ impl Emitter {
 
     pub(crate) fn received(&self, body: Value, size: Option<u64>) {
         let size = size.unwrap_or_else(|| json_size(&body));
-        self.emit(EventBody::Message { body, size });
+        self.emit(EventBody::Message {
+            body,
+            size,
+            preview: false,
+        });
     }
 
     pub(crate) fn status(&self, status: CallStatus) {

@@ -29,6 +29,7 @@ pub mod request;
 mod send;
 pub mod tasks;
 pub mod thrift;
+pub mod window;
 pub mod workspace;
 
 use std::collections::HashMap;

@@ -47,6 +47,7 @@ fn record(id: &str, transport: AduibTransport, method: &str, outcome: Outcome) -
                 body: EventBody::Message {
                     body: json!({"result": format!("answer-{id}")}),
                     size: 12,
+                    preview: false,
                 },
             },
             Event {

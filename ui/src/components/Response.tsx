@@ -1,8 +1,9 @@
 // The answer: a header line with everything at a glance, then the body,
 // the timeline of a stream, headers and trailers, and timings.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Copy, Loader2, Send } from "lucide-react";
-import type { Header } from "../bindings";
+import * as api from "../api";
+import type { Event, Header } from "../bindings";
 import { bytes, ms } from "../format";
 import { type ExchangeView, useStore } from "../store";
 import { JsonEditor } from "./JsonEditor";
@@ -27,10 +28,34 @@ const TONES: Record<string, string> = {
   muted: "bg-zinc-400",
 };
 
+/** What a stream's message was sent as to the window: a preview (its
+ * envelope's payload) is replaced by the whole body, asked for once shown. */
+function useWholeBody(exchangeId: string | null | undefined, chosen: Event | undefined) {
+  const [whole, setWhole] = useState<{ seq: number; body: unknown; freed: boolean } | null>(null);
+  const preview = chosen?.type === "message" && chosen.preview === true;
+  const seq = chosen?.seq;
+  useEffect(() => {
+    if (!preview || !exchangeId || seq === undefined) return;
+    let live = true;
+    api
+      .exchangeMessage(exchangeId, seq)
+      .then((body) => live && setWhole({ seq, body, freed: body === null }))
+      .catch(() => live && setWhole({ seq, body: null, freed: true }));
+    return () => {
+      live = false;
+    };
+  }, [exchangeId, seq, preview]);
+  if (!chosen || (chosen.type !== "message" && chosen.type !== "sent")) return { body: undefined, freed: false };
+  if (!preview || whole?.seq !== chosen.seq || whole.freed) return { body: chosen.body, freed: preview && whole?.seq === chosen.seq };
+  return { body: whole.body, freed: false };
+}
+
 export function Response({ exchange, dark }: { exchange: ExchangeView | null; dark: boolean }) {
   const [tab, setTab] = useState<TabName | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const messages = exchange?.messages ?? 0;
+  const chosen = selected === null ? undefined : exchange?.events.find((e) => e.seq === selected);
+  const whole = useWholeBody(exchange?.id, chosen);
   if (!exchange) {
     return (
       <div className="flex h-full flex-col items-center justify-center gap-2 text-zinc-400" data-testid="response-empty">
@@ -43,8 +68,7 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
   const current: TabName = tab ?? (streaming ? "timeline" : "body");
   const line = statusLine(exchange);
   const summary = exchange.summary;
-  const chosen = selected === null ? undefined : exchange.events.find((e) => e.seq === selected);
-  const body = chosen && (chosen.type === "message" || chosen.type === "sent") ? chosen.body : exchange.lastBody;
+  const body = whole.body !== undefined ? whole.body : exchange.lastBody;
   const { headers, trailers, httpStatus } = exchange;
   const text = body === undefined ? "" : JSON.stringify(body, null, 2);
 
@@ -103,6 +127,11 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
                 >
                   <Copy size={14} />
                 </button>
+                {whole.freed && (
+                  <p className="border-b border-zinc-200 px-4 py-1 text-xs text-zinc-500 dark:border-zinc-800" data-testid="body-freed">
+                    The payload of message {selected}: its whole envelope is no longer kept (newer streams needed the room).
+                  </p>
+                )}
                 <JsonEditor value={text} readOnly dark={dark} />
               </>
             ) : (

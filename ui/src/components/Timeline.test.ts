@@ -31,6 +31,12 @@ describe("timelineRows", () => {
     expect(timelineRows([envelope])[0].text).toBe('{"n":9}');
   });
 
+  it("shows a preview (an envelope's payload, sent alone) as it shows the envelope", () => {
+    const preview: Event = { seq: 0, at_ms: 0, type: "message", size: 60, body: { n: 9 }, preview: true };
+    const error: Event = { seq: 1, at_ms: 0, type: "message", size: 60, body: { code: 5, message: "no" }, preview: true };
+    expect(timelineRows([preview, error]).map((r) => r.text)).toEqual(['{"n":9}', '{"code":5,"message":"no"}']);
+  });
+
   it("keeps only rows matching the filter, ignoring case", () => {
     expect(timelineRows(events, '"LEFT":1').map((r) => r.seq)).toEqual([3]);
     expect(timelineRows(events, "nothing like it")).toEqual([]);

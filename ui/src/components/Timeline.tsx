@@ -1,7 +1,7 @@
 // A stream as it happens: one row per message (↑ sent, ↓ received), its
 // offset from the start and its size; virtualized, following the tail
 // until the user scrolls up.
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { ArrowDown, ArrowUp, CircleAlert, CircleCheck, Flag } from "lucide-react";
 import type { Event } from "../bindings";
@@ -110,9 +110,11 @@ export function Timeline({ rows: all, count, onSelect, selected }: Props) {
     overscan: 20,
   });
 
-  useEffect(() => {
-    if (follow && shown > 0) virtualizer.scrollToIndex(shown - 1, { align: "end" });
-  }, [shown, follow, virtualizer]);
+  // Following is sticking to the bottom: one scroll, no index lookup.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (follow && el) el.scrollTop = el.scrollHeight;
+  }, [shown, follow]);
 
   const onScroll = () => {
     const el = scroller.current;
@@ -143,11 +145,14 @@ export function Timeline({ rows: all, count, onSelect, selected }: Props) {
       </div>
       <div ref={scroller} onScroll={onScroll} className="min-h-0 flex-1 overflow-auto font-mono text-xs" data-testid="timeline">
         <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
-          {virtualizer.getVirtualItems().map((item) => {
+          {virtualizer.getVirtualItems().map((item, slot) => {
             const row = rows[item.index];
             return (
               <div
-                key={row.seq}
+                // Keyed by place, not by row: as the stream scrolls by, the
+                // same elements show the next rows instead of being
+                // replaced (new elements cost the window style and layout).
+                key={slot}
                 data-testid="timeline-row"
                 onClick={() => onSelect?.(row.seq)}
                 className={`absolute left-0 right-0 flex cursor-default items-center gap-3 px-3 ${selected === row.seq ? "bg-indigo-50 dark:bg-indigo-950/60" : "hover:bg-zinc-50 dark:hover:bg-zinc-900"}`}
