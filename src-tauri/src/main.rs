@@ -588,6 +588,10 @@ fn main() -> anyhow::Result<()> {
         .plugin(tauri_plugin_store::Builder::new().build())
         .manage(app)
         .setup(|app| {
+            #[cfg(target_os = "linux")]
+            if let Some(window) = app.get_webview_window("main") {
+                window.with_webview(|webview| software_rendering(&webview.inner()))?;
+            }
             // The embedded server starts with the app, so the first Send works.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
@@ -645,6 +649,33 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Without a GPU, WebKit composites its layers with Mesa's software GL,
+/// which holds ~85 MiB more in the web process than WebKit's own CPU
+/// painting (measured under Xvfb), so there the page is painted without
+/// compositing. `WEBKIT_DISABLE_COMPOSITING_MODE`, when set, decides instead.
+#[cfg(target_os = "linux")]
+fn software_rendering(webview: &webkit2gtk::WebView) {
+    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some()
+        || has_gpu(std::path::Path::new("/dev/dri"))
+    {
+        return;
+    }
+    if let Some(settings) = WebViewExt::settings(webview) {
+        settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+    }
+}
+
+/// Whether the machine has a GPU to render with: a DRM render node.
+#[cfg(target_os = "linux")]
+fn has_gpu(dri: &std::path::Path) -> bool {
+    std::fs::read_dir(dri).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| entry.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
 /// No display: say so in one line and serve the workspace until Ctrl+C.
 fn headless(host: Host, workspace_dir: &std::path::Path) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -664,4 +695,21 @@ fn headless(host: Host, workspace_dir: &std::path::Path) -> anyhow::Result<()> {
         host.stop().await;
         anyhow::Ok(())
     })
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::has_gpu;
+
+    #[test]
+    fn a_gpu_is_a_drm_render_node() {
+        let dri = std::env::temp_dir().join(format!("aduib-dri-{}", std::process::id()));
+        assert!(!has_gpu(&dri), "no /dev/dri at all");
+        std::fs::create_dir_all(&dri).unwrap();
+        std::fs::write(dri.join("card0"), b"").unwrap();
+        assert!(!has_gpu(&dri), "a display controller alone renders nothing");
+        std::fs::write(dri.join("renderD128"), b"").unwrap();
+        assert!(has_gpu(&dri));
+        std::fs::remove_dir_all(&dri).unwrap();
+    }
 }

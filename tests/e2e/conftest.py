@@ -91,7 +91,9 @@ def display():
         if time.monotonic() > deadline:
             raise RuntimeError("Xvfb did not start")
         time.sleep(0.05)
-    yield f":{number}"
+    global _DISPLAY
+    _DISPLAY = f":{number}"
+    yield _DISPLAY
     xvfb.terminate()
     xvfb.wait(5)
 
@@ -206,11 +208,28 @@ def d(app) -> Driver:
     return app.driver
 
 
+# The Xvfb display the app runs on, once the `display` fixture started it.
+_DISPLAY: str | None = None
+
+
+def capture(driver: Driver, path: Path) -> None:
+    """The window as X shows it. Not WebDriver's screenshot: with WebKit
+    painting without GL compositing (the app's choice without a GPU),
+    WebKitWebDriver's snapshot can wait forever in some states while the
+    window itself goes on repainting (seen in the History view)."""
+    width, height = driver.execute("return [window.innerWidth, window.innerHeight]")
+    subprocess.run(
+        ["import", "-display", str(_DISPLAY), "-window", "root", "-crop", f"{width}x{height}+0+0", "+repage", str(path)],
+        check=True,
+        timeout=30,
+    )
+
+
 def shot(driver: Driver, name: str) -> Path:
     """Saves a screenshot after the frame settles (WebKit shows the old one for a moment)."""
     time.sleep(0.6)
     path = ARTIFACTS / f"{name}.png"
-    driver.screenshot(str(path))
+    capture(driver, path)
     return path
 
 
@@ -224,7 +243,7 @@ def pytest_runtest_makereport(item, call):
         driver = app.driver if isinstance(app, App) else item.funcargs.get("d")
         if driver is not None:
             try:
-                driver.screenshot(str(ARTIFACTS / f"FAILED-{item.name}.png"))
+                capture(driver, ARTIFACTS / f"FAILED-{item.name}.png")
             except Exception:  # the window may be what failed
                 pass
 
