@@ -126,7 +126,12 @@ async fn forward(
         let ended = batch
             .iter()
             .any(|e| matches!(e.body, EventBody::End { .. }));
-        let batch = previews(&app.state::<App>().bodies, &id, batch);
+        let batch = app
+            .state::<App>()
+            .bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .previews(&id, batch);
         if channel.send(batch).is_err() {
             // The window went away: so does the call.
             handle.cancel();
@@ -141,26 +146,6 @@ async fn forward(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&id);
-}
-
-/// `batch` as the window is sent it: messages as previews, but the last,
-/// which the response's body shows, whole.
-fn previews(bodies: &Mutex<KeptBodies>, exchange: &str, batch: Vec<Event>) -> Vec<Event> {
-    let last = batch
-        .iter()
-        .rposition(|e| matches!(e.body, EventBody::Message { .. }));
-    let mut bodies = bodies.lock().unwrap_or_else(PoisonError::into_inner);
-    batch
-        .into_iter()
-        .enumerate()
-        .map(|(at, event)| {
-            if Some(at) == last {
-                event
-            } else {
-                bodies.preview(exchange, event)
-            }
-        })
-        .collect()
 }
 
 /// The whole body of a message the window was sent a preview of; none once

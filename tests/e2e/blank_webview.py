@@ -7,6 +7,7 @@ compositing without a GPU), so that the app's figure can be read as
 """
 
 import glob
+import os
 
 import gi
 
@@ -17,7 +18,7 @@ from gi.repository import Gtk, WebKit2  # noqa: E402
 window = Gtk.Window(title="blank")
 window.set_default_size(1280, 800)
 view = WebKit2.WebView()
-if not glob.glob("/dev/dri/renderD*"):
+if "WEBKIT_DISABLE_COMPOSITING_MODE" not in os.environ and not glob.glob("/dev/dri/renderD*"):
     view.get_settings().set_hardware_acceleration_policy(WebKit2.HardwareAccelerationPolicy.NEVER)
 window.add(view)
 view.load_html("<!doctype html><html><body></body></html>", "about:blank")

@@ -73,6 +73,25 @@ impl KeptBodies {
         event
     }
 
+    /// A batch of `exchange`'s events as the window is sent it: its messages
+    /// as previews, but the last, which the response's body shows, whole.
+    pub fn previews(&mut self, exchange: &str, batch: Vec<Event>) -> Vec<Event> {
+        let last = batch
+            .iter()
+            .rposition(|e| matches!(e.body, EventBody::Message { .. }));
+        batch
+            .into_iter()
+            .enumerate()
+            .map(|(at, event)| {
+                if Some(at) == last {
+                    event
+                } else {
+                    self.preview(exchange, event)
+                }
+            })
+            .collect()
+    }
+
     /// The whole body of message `seq` of `exchange`, if it is still kept.
     pub fn get(&self, exchange: &str, seq: u32) -> Option<Value> {
         let kept = self.exchanges.iter().rfind(|k| k.exchange == exchange)?;
@@ -165,6 +184,37 @@ mod tests {
         assert_eq!(kept.get("x", 3), Some(envelope(7)));
         assert_eq!(kept.get("x", 4), None, "no such message");
         assert_eq!(kept.get("y", 3), None, "no such exchange");
+    }
+
+    #[test]
+    fn a_batch_goes_as_previews_but_its_last_message_whole() {
+        let mut kept = KeptBodies::default();
+        let end = Event {
+            seq: 3,
+            at_ms: 2.0,
+            body: EventBody::Trailers {
+                trailers: Vec::new(),
+            },
+        };
+        let batch = vec![
+            message(0, envelope(2)),
+            message(1, envelope(1)),
+            message(2, envelope(0)),
+            end.clone(),
+        ];
+        let sent = kept.previews("x", batch);
+        let bodies: Vec<(&Value, bool)> = sent[..3].iter().map(body_of).collect();
+        assert_eq!(
+            bodies,
+            [
+                (&json!({"n": 2}), true),
+                (&json!({"n": 1}), true),
+                (&envelope(0), false)
+            ]
+        );
+        assert_eq!(sent[3], end);
+        assert_eq!(kept.get("x", 1), Some(envelope(1)));
+        assert_eq!(kept.get("x", 2), None, "sent whole, not kept");
     }
 
     #[test]

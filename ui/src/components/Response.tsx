@@ -31,7 +31,8 @@ const TONES: Record<string, string> = {
 /** What a stream's message was sent as to the window: a preview (its
  * envelope's payload) is replaced by the whole body, asked for once shown. */
 function useWholeBody(exchangeId: string | null | undefined, chosen: Event | undefined) {
-  const [whole, setWhole] = useState<{ seq: number; body: unknown; freed: boolean } | null>(null);
+  // The envelope asked for, by message; null once it is no longer kept.
+  const [whole, setWhole] = useState<{ seq: number; body: unknown } | null>(null);
   const preview = chosen?.type === "message" && chosen.preview === true;
   const seq = chosen?.seq;
   useEffect(() => {
@@ -39,15 +40,16 @@ function useWholeBody(exchangeId: string | null | undefined, chosen: Event | und
     let live = true;
     api
       .exchangeMessage(exchangeId, seq)
-      .then((body) => live && setWhole({ seq, body, freed: body === null }))
-      .catch(() => live && setWhole({ seq, body: null, freed: true }));
+      .then((body) => live && setWhole({ seq, body }))
+      .catch(() => live && setWhole({ seq, body: null }));
     return () => {
       live = false;
     };
   }, [exchangeId, seq, preview]);
   if (!chosen || (chosen.type !== "message" && chosen.type !== "sent")) return { body: undefined, freed: false };
-  if (!preview || whole?.seq !== chosen.seq || whole.freed) return { body: chosen.body, freed: preview && whole?.seq === chosen.seq };
-  return { body: whole.body, freed: false };
+  const answer = preview && whole?.seq === chosen.seq ? whole : null;
+  if (answer === null || answer.body === null) return { body: chosen.body, freed: answer !== null };
+  return { body: answer.body, freed: false };
 }
 
 export function Response({ exchange, dark }: { exchange: ExchangeView | null; dark: boolean }) {
