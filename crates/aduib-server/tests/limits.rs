@@ -508,4 +508,56 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
         pb::ResponseStatus::Success as i32,
         "{answered:?}"
     );
+    // Client and bidi streams: refused without the token (they once ran
+    // without any check), answered with it in the call's metadata.
+    let sum = pb::Request {
+        aduib_rpc: "2.0".into(),
+        id: "s".into(),
+        method: "rpc.v2/CaculService/CaculService.sum".into(),
+        ..Default::default()
+    };
+    let messages = || tokio_stream::iter(vec![sum.clone(); 2]);
+    let with_token = |mut call: tonic::Request<_>| {
+        let value = format!("Bearer {token}").parse().unwrap();
+        call.metadata_mut().insert("authorization", value);
+        call
+    };
+    let status_of = |response: &pb::Response| (response.status, format!("{:?}", response.payload));
+    let refused = client
+        .call_client_stream(messages())
+        .await
+        .unwrap()
+        .into_inner();
+    let (status, payload) = status_of(&refused);
+    assert_eq!(status, pb::ResponseStatus::Error as i32);
+    assert!(payload.contains("code: 3000"), "{payload}");
+    let answered = client
+        .call_client_stream(with_token(tonic::Request::new(messages())))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        status_of(&answered).0,
+        pb::ResponseStatus::Success as i32,
+        "{answered:?}"
+    );
+    let mut refused = client
+        .call_bidirectional(messages())
+        .await
+        .unwrap()
+        .into_inner();
+    let (status, payload) = status_of(&refused.message().await.unwrap().unwrap());
+    assert_eq!(status, pb::ResponseStatus::Error as i32);
+    assert!(payload.contains("code: 3000"), "{payload}");
+    let mut answered = client
+        .call_bidirectional(with_token(tonic::Request::new(messages())))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = answered.message().await.unwrap().unwrap();
+    assert_eq!(
+        status_of(&first).0,
+        pb::ResponseStatus::Success as i32,
+        "{first:?}"
+    );
 }

@@ -19,6 +19,7 @@ use aduib_proto::v2::health_service_server::{HealthService, HealthServiceServer}
 use aduib_proto::v2::task_service_server::{TaskService, TaskServiceServer};
 use futures::stream::{self, BoxStream, StreamExt};
 use tonic::codec::CompressionEncoding;
+use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -95,8 +96,11 @@ pub async fn routes(
 /// convention (grpc-go, grpc-java, and what clients retry on) is
 /// RESOURCE_EXHAUSTED. This fixes the status of such answers.
 pub fn size_status(mut response: axum::response::Response) -> axum::response::Response {
+    // A name already parsed: this runs on every call, and parsing a name
+    // from `&str` cost more than the lookup.
+    static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
     let headers = response.headers_mut();
-    let over_limit = headers.get("grpc-status").is_some_and(|s| s == "11")
+    let over_limit = headers.get(&GRPC_STATUS).is_some_and(|s| s == "11")
         && headers
             .get("grpc-message")
             .and_then(|m| m.to_str().ok())
@@ -143,20 +147,38 @@ struct GrpcFrontend {
 }
 
 impl GrpcFrontend {
-    /// The server token, from the call's metadata or the envelope.
-    fn authorize<T>(
-        &self,
-        call: &Request<T>,
-        request: Result<AduibRequest, Rejected>,
-    ) -> Result<AduibRequest, Rejected> {
-        let request = request?;
+    /// Whether a request may run: its envelope's version, and the server
+    /// token (if there is one) from the call's metadata or the envelope.
+    fn admit(&self, metadata: &MetadataMap, request: &AduibRequest) -> Result<(), RpcError> {
+        check_version(&request.aduib_rpc)?;
         if !self.access.requires_token() {
-            return Ok(request);
+            return Ok(());
         }
-        let headers = call.metadata().clone().into_headers();
-        match self.access.check_call(Some(&headers), &request) {
-            Ok(()) => Ok(request),
-            Err(error) => Err((request.id.clone().unwrap_or_default(), error)),
+        let headers = metadata.clone().into_headers();
+        self.access.check_call(Some(&headers), request)
+    }
+
+    /// A unary call's answer, or why it may not run.
+    async fn answer(&self, metadata: &MetadataMap, request: AduibRequest) -> pb::Response {
+        response_to_proto(match self.admit(metadata, &request) {
+            Ok(()) => self.dispatcher.call(request).await,
+            Err(error) => AduibResponse::failure(request.id.unwrap_or_default(), error),
+        })
+    }
+
+    /// A streamed call's answers, or one that says why it may not run.
+    fn answers(
+        &self,
+        metadata: &MetadataMap,
+        request: AduibRequest,
+    ) -> ResponseStream<pb::Response> {
+        match self.admit(metadata, &request) {
+            Ok(()) => self
+                .dispatcher
+                .stream(request)
+                .map(|response| Ok(response_to_proto(response)))
+                .boxed(),
+            Err(error) => one(rejection((request.id.unwrap_or_default(), error))),
         }
     }
 }
@@ -216,13 +238,6 @@ fn resource_status(status: Status) -> Status {
     status
 }
 
-/// A call's metadata (as an empty request, for [`GrpcFrontend::authorize`])
-/// and its message.
-fn split<T>(request: Request<T>) -> (Request<()>, T) {
-    let (metadata, extensions, message) = request.into_parts();
-    (Request::from_parts(metadata, extensions, ()), message)
-}
-
 fn rejection((id, error): Rejected) -> pb::Response {
     response_to_proto(AduibResponse::failure(id, error))
 }
@@ -231,16 +246,22 @@ fn one(response: pb::Response) -> ResponseStream<pb::Response> {
     stream::once(async move { Ok(response) }).boxed()
 }
 
+// Client streams are admitted once folded, with the call's metadata: the
+// token may be in either.
 #[tonic::async_trait]
 impl AduibRpcService for GrpcFrontend {
     async fn call(&self, request: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
-        let (metadata, message) = split(request);
-        Ok(Response::new(
-            match self.authorize(&metadata, envelope(message)) {
-                Ok(request) => response_to_proto(self.dispatcher.call(request).await),
-                Err(rejected) => rejection(rejected),
-            },
-        ))
+        // As `answer` does, written out: the hot path, where each move of
+        // the envelope into another future's state shows.
+        let (metadata, _, message) = request.into_parts();
+        let request = request_from_proto(message);
+        let admitted = self.admit(&metadata, &request);
+        drop(metadata);
+        let response = match admitted {
+            Ok(()) => self.dispatcher.call(request).await,
+            Err(error) => AduibResponse::failure(request.id.unwrap_or_default(), error),
+        };
+        Ok(Response::new(response_to_proto(response)))
     }
 
     type CallServerStreamStream = ResponseStream<pb::Response>;
@@ -249,12 +270,9 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<pb::Request>,
     ) -> Result<Response<Self::CallServerStreamStream>, Status> {
-        let (metadata, message) = split(request);
+        let (metadata, _, message) = request.into_parts();
         Ok(Response::new(
-            match self.authorize(&metadata, envelope(message)) {
-                Ok(request) => self.stream(request),
-                Err(rejected) => one(rejection(rejected)),
-            },
+            self.answers(&metadata, request_from_proto(message)),
         ))
     }
 
@@ -262,9 +280,10 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<Streaming<pb::Request>>,
     ) -> Result<Response<pb::Response>, Status> {
+        let (metadata, _, messages) = request.into_parts();
         Ok(Response::new(
-            match collect(request.into_inner(), &self.limits).await? {
-                Ok(request) => response_to_proto(self.dispatcher.call(request).await),
+            match collect(messages, &self.limits).await? {
+                Ok(request) => self.answer(&metadata, request).await,
                 Err(rejected) => rejection(rejected),
             },
         ))
@@ -276,21 +295,13 @@ impl AduibRpcService for GrpcFrontend {
         &self,
         request: Request<Streaming<pb::Request>>,
     ) -> Result<Response<Self::CallBidirectionalStream>, Status> {
+        let (metadata, _, messages) = request.into_parts();
         Ok(Response::new(
-            match collect(request.into_inner(), &self.limits).await? {
-                Ok(request) => self.stream(request),
+            match collect(messages, &self.limits).await? {
+                Ok(request) => self.answers(&metadata, request),
                 Err(rejected) => one(rejection(rejected)),
             },
         ))
-    }
-}
-
-impl GrpcFrontend {
-    fn stream(&self, request: AduibRequest) -> ResponseStream<pb::Response> {
-        self.dispatcher
-            .stream(request)
-            .map(|response| Ok(response_to_proto(response)))
-            .boxed()
     }
 }
 
