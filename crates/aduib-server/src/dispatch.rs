@@ -94,11 +94,13 @@ impl Dispatcher {
     /// that tells the caller to stream.
     pub async fn call(&self, mut request: AduibRequest) -> AduibResponse {
         let started = Instant::now();
-        let id = response_id(&request);
         if let Some(op) = task_op(&request) {
+            let id = response_id(&request);
             let outcome = self.task_call(op, request);
             return finish(id, outcome, started);
         }
+        // Only the data goes to the function: the id can move to the answer.
+        let id = request.id.take().unwrap_or_else(new_id);
         let outcome = match self.lookup(&request.method) {
             Err(error) => Err(error),
             Ok((_, Handler::ServerStream(_))) => Err(RpcError::invalid_params(format!(
@@ -319,19 +321,19 @@ impl Dispatcher {
         json!({ "status": "healthy", "services": services })
     }
 
-    fn lookup(&self, method: &str) -> Result<(String, &Handler), RpcError> {
+    fn lookup(&self, method: &str) -> Result<(Arc<str>, &Handler), RpcError> {
         // Fast path, for every call: the canonical name's key is its tail.
         if let Some((service, key)) = method
             .strip_prefix(aduib_core::method::METHOD_PREFIX)
             .and_then(|rest| rest.split_once('/'))
             && !service.is_empty()
-            && let Some(handler) = self.registry.get(key)
+            && let Some(registered) = self.registry.get(key)
         {
-            return Ok((key.to_owned(), handler));
+            return Ok((registered.key.clone(), &registered.handler));
         }
         let key = handler_key(method)?;
         match self.registry.get(&key) {
-            Some(handler) => Ok((key, handler)),
+            Some(registered) => Ok((registered.key.clone(), &registered.handler)),
             None => Err(RpcError::new(
                 ErrorCode::MethodNotFound,
                 format!("no function `{key}` is registered (method {method:?})"),
@@ -491,10 +493,12 @@ fn handler_key(method: &str) -> Result<String, RpcError> {
 }
 
 fn response_id(request: &AduibRequest) -> String {
-    request
-        .id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    request.id.clone().unwrap_or_else(new_id)
+}
+
+/// The id of an answer to a request that had none.
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn take_data(request: &mut AduibRequest) -> Map<String, Value> {
