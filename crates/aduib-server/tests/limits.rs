@@ -517,11 +517,12 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
         ..Default::default()
     };
     let messages = || tokio_stream::iter(vec![sum.clone(); 2]);
-    let with_token = |mut call: tonic::Request<_>| {
+    fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+        let mut call = tonic::Request::new(message);
         let value = format!("Bearer {token}").parse().unwrap();
         call.metadata_mut().insert("authorization", value);
         call
-    };
+    }
     let status_of = |response: &pb::Response| (response.status, format!("{:?}", response.payload));
     let refused = client
         .call_client_stream(messages())
@@ -532,7 +533,7 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
     assert_eq!(status, pb::ResponseStatus::Error as i32);
     assert!(payload.contains("code: 3000"), "{payload}");
     let answered = client
-        .call_client_stream(with_token(tonic::Request::new(messages())))
+        .call_client_stream(with_token(messages(), token))
         .await
         .unwrap()
         .into_inner();
@@ -550,7 +551,7 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
     assert_eq!(status, pb::ResponseStatus::Error as i32);
     assert!(payload.contains("code: 3000"), "{payload}");
     let mut answered = client
-        .call_bidirectional(with_token(tonic::Request::new(messages())))
+        .call_bidirectional(with_token(messages(), token))
         .await
         .unwrap()
         .into_inner();
@@ -560,4 +561,43 @@ async fn the_token_travels_in_headers_or_the_envelope_and_health_is_open() {
         pb::ResponseStatus::Success as i32,
         "{first:?}"
     );
+    // A task's Submit carries the token in the envelope it submits, as the
+    // peer's clients put it (the middleware once refused it before the
+    // handler could look); Query needs it in the call's metadata.
+    let mut tasks = pb::task_service_client::TaskServiceClient::new(grpc_channel(grpc).await);
+    let submit = |credentials: Option<&str>| {
+        let mut envelope = serde_json::json!({
+            "aduib_rpc": "2.0", "id": "t",
+            "method": "rpc.v2/CaculService/CaculService.add",
+            "data": {"x": 1, "y": 2},
+        });
+        if let Some(credentials) = credentials {
+            envelope["metadata"] = serde_json::json!({
+                "timestamp_ms": 0,
+                "auth": {"scheme": "bearer", "credentials": credentials},
+            });
+        }
+        let Value::Object(params) = envelope else {
+            unreachable!()
+        };
+        pb::TaskSubmitRequest {
+            params: Some(aduib_proto::convert::map_to_struct(params)),
+            ..Default::default()
+        }
+    };
+    let refused = tasks.submit(submit(None)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    let submitted = tasks
+        .submit(submit(Some(token)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!submitted.task_id.is_empty(), "{submitted:?}");
+    let query = pb::TaskQueryRequest {
+        task_id: submitted.task_id,
+    };
+    let refused = tasks.query(query.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    let queried = tasks.query(with_token(query, token)).await.unwrap();
+    assert!(queried.into_inner().task.is_some());
 }

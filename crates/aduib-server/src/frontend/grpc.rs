@@ -123,11 +123,12 @@ pub async fn require_token(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let path = request.uri().path();
-    // Aduib calls may carry the token in the envelope: checked by the
-    // handlers. Health is open.
+    // Aduib calls, and a task's Submit, may carry the token in the
+    // envelope: checked by their handlers. Health is open.
     let checked_later = path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/aduib.rpc.v2.HealthService/")
-        || path.starts_with("/aduib.rpc.v2.AduibRpcService/");
+        || path.starts_with("/aduib.rpc.v2.AduibRpcService/")
+        || path.starts_with("/aduib.rpc.v2.TaskService/");
     match access.check_headers(request.headers()) {
         Err(error) if !checked_later => status_for(&error).into_http::<axum::body::Body>(),
         _ => next.run(request).await,
