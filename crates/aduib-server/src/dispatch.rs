@@ -327,13 +327,13 @@ impl Dispatcher {
             .strip_prefix(aduib_core::method::METHOD_PREFIX)
             .and_then(|rest| rest.split_once('/'))
             && !service.is_empty()
-            && let Some(registered) = self.registry.get(key)
+            && let Some((key, handler)) = self.registry.get(key)
         {
-            return Ok((registered.key.clone(), &registered.handler));
+            return Ok((key.clone(), handler));
         }
         let key = handler_key(method)?;
         match self.registry.get(&key) {
-            Some(registered) => Ok((registered.key.clone(), &registered.handler)),
+            Some((key, handler)) => Ok((key.clone(), handler)),
             None => Err(RpcError::new(
                 ErrorCode::MethodNotFound,
                 format!("no function `{key}` is registered (method {method:?})"),

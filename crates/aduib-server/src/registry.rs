@@ -65,14 +65,8 @@ fn panicked(key: &str, payload: Box<dyn Any + Send>) -> RpcError {
 /// per process) serves as well as SipHash at a fraction of its cost.
 #[derive(Debug, Clone, Default)]
 pub struct HandlerRegistry {
-    handlers: HashMap<Box<str>, Registered, foldhash::fast::RandomState>,
-}
-
-/// A function and its key, shared with every call of it (its errors name it).
-#[derive(Debug, Clone)]
-pub struct Registered {
-    pub key: Arc<str>,
-    pub handler: Handler,
+    /// The key is shared with every call of its function (its errors name it).
+    handlers: HashMap<Arc<str>, Handler, foldhash::fast::RandomState>,
 }
 
 impl HandlerRegistry {
@@ -102,7 +96,7 @@ impl HandlerRegistry {
                     Err(payload) => Box::pin(future::ready(Err(panicked(&name, payload)))),
                 }
             });
-        self.insert(key, Handler::Unary(f));
+        self.handlers.insert(key, Handler::Unary(f));
         self
     }
 
@@ -125,13 +119,8 @@ impl HandlerRegistry {
                 .map(move |item| item.unwrap_or_else(|p| Err(panicked(&name, p))))
                 .boxed())
         });
-        self.insert(key, Handler::ServerStream(f));
+        self.handlers.insert(key, Handler::ServerStream(f));
         self
-    }
-
-    fn insert(&mut self, key: Arc<str>, handler: Handler) {
-        self.handlers
-            .insert(Box::from(&*key), Registered { key, handler });
     }
 
     /// Adds every function of `other`.
@@ -140,8 +129,9 @@ impl HandlerRegistry {
         self
     }
 
-    pub fn get(&self, key: &str) -> Option<&Registered> {
-        self.handlers.get(key)
+    /// The function registered under `key`, and the key as it is shared.
+    pub fn get(&self, key: &str) -> Option<(&Arc<str>, &Handler)> {
+        self.handlers.get_key_value(key)
     }
 
     /// Registered keys, sorted.
