@@ -33,12 +33,16 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use aduib_core::Limits;
-use axum::Router;
+use axum::BoxError;
+use axum::body::HttpBody;
+use bytes::Bytes;
 use futures::FutureExt;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::task::AtomicWaker;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -152,26 +156,42 @@ const MAX_ROUNDS: usize = 8;
 
 /// Accepts HTTP/2 (prior knowledge) connections until `stopped` turns true,
 /// then lets every connection finish its in-flight calls.
-pub(crate) async fn serve(
+pub(crate) async fn serve<S, B>(
     listener: TcpListener,
-    router: Router,
+    service: S,
     limits: Limits,
     stopped: watch::Receiver<bool>,
-) {
+) where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     accept_until_stopped(listener, &limits, stopped, |tcp, _, stopped| {
-        serve_connection(tcp, router.clone(), limits, stopped)
+        serve_connection(tcp, service.clone(), limits, stopped)
     })
     .await;
 }
 
 /// One connection: hyper's HTTP/2 state machine and the streams it starts,
 /// polled together.
-pub(crate) async fn serve_connection(
+pub(crate) async fn serve_connection<S, B>(
     tcp: TcpStream,
-    router: Router,
+    service: S,
     limits: Limits,
     mut stopped: watch::Receiver<bool>,
-) {
+) where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let queue = Arc::new(Mutex::new(Vec::new()));
     let mut connection = pin!(
         hyper::server::conn::http2::Builder::new(StreamQueue(Arc::downgrade(&queue)))
@@ -184,7 +204,7 @@ pub(crate) async fn serve_connection(
             .max_header_list_size(MAX_HEADER_LIST_BYTES)
             .serve_connection(
                 TokioIo::new(WriteDeadline::new(tcp, limits.body_timeout)),
-                TowerToHyperService::new(router)
+                TowerToHyperService::new(service)
             )
     );
     let mut streams = FuturesUnordered::new();
@@ -327,6 +347,7 @@ impl IdleTimer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
 
     async fn panics() -> &'static str {
         panic!("in a service")

@@ -134,28 +134,15 @@ impl Server {
         Ok(match transport {
             Transport::JsonRpc => Frontend::Http(frontend::jsonrpc::router(self.state.clone())),
             Transport::Rest => Frontend::Http(frontend::rest::router(self.state.clone())),
-            Transport::Grpc => {
-                let router = frontend::grpc::routes(
+            Transport::Grpc => Frontend::Http2(
+                frontend::grpc::service(
                     self.state.dispatcher.clone(),
                     self.rich_demo,
                     self.state.limits,
                     self.state.access.clone(),
                 )
-                .await?
-                .into_axum_router()
-                // tower's MapResponse: no boxed future per call.
-                .layer(tower::util::MapResponseLayer::new(
-                    frontend::grpc::size_status,
-                ));
-                // The token check costs a layer per call: only when there is one.
-                Frontend::Http2(match self.state.access.token {
-                    Some(_) => router.layer(axum::middleware::from_fn_with_state(
-                        self.state.access.clone(),
-                        frontend::grpc::require_token,
-                    )),
-                    None => router,
-                })
-            }
+                .await?,
+            ),
             Transport::Thrift => Frontend::Thrift,
         })
     }
@@ -219,7 +206,7 @@ enum Frontend {
     /// HTTP/1.1 and HTTP/2, through axum.
     Http(Router),
     /// HTTP/2 only (gRPC), a task per connection: see [`crate::http2`].
-    Http2(Router),
+    Http2(frontend::grpc::GrpcService),
     Thrift,
 }
 

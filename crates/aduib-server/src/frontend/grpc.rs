@@ -20,7 +20,6 @@ use aduib_proto::v2::task_service_server::{TaskService, TaskServiceServer};
 use futures::stream::{self, BoxStream, StreamExt};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
-use tonic::service::Routes;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::demo_grpc::RichDemo;
@@ -29,19 +28,24 @@ use crate::dispatch::{Dispatcher, fold_client_stream};
 type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
 /// Every gRPC service the server hosts, with reflection; messages up to
-/// `limits.max_grpc_message_bytes`.
-pub async fn routes(
+/// `limits.max_grpc_message_bytes`; with the server token, if there is one,
+/// required as [`require_token`] says.
+pub async fn service(
     dispatcher: Dispatcher,
     demo: bool,
     limits: Limits,
     access: std::sync::Arc<crate::access::Access>,
-) -> Result<Routes, tonic_reflection::server::Error> {
+) -> Result<GrpcService, tonic_reflection::server::Error> {
     let max_message = limits.max_grpc_message_bytes;
     let frontend = GrpcFrontend {
         dispatcher,
         limits,
-        access,
+        access: access.clone(),
     };
+    let aduib = AduibRpcServiceServer::new(frontend.clone())
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(aduib_proto::FILE_DESCRIPTOR_SET)
@@ -66,14 +70,9 @@ pub async fn routes(
     // stream on its own, with a new compressor each time: zeroing its tables
     // was the app's largest cost in a 100,000-message stream, all to save
     // bytes on loopback.
-    let mut builder = Routes::builder();
+    let mut builder = tonic::service::Routes::builder();
     builder
-        .add_service(
-            AduibRpcServiceServer::new(frontend.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max_message)
-                .max_encoding_message_size(max_message),
-        )
+        .add_service(aduib.clone())
         .add_service(standard_health)
         .add_service(
             HealthServiceServer::new(frontend.clone()).accept_compressed(CompressionEncoding::Gzip),
@@ -89,13 +88,85 @@ pub async fn routes(
                 .max_encoding_message_size(max_message),
         );
     }
-    Ok(builder.routes())
+    let router = builder.routes().into_axum_router();
+    // The token check costs a layer per call: only when there is one.
+    let router = if access.requires_token() {
+        router.layer(axum::middleware::from_fn_with_state(access, require_token))
+    } else {
+        router
+    };
+    Ok(GrpcService { aduib, router })
+}
+
+/// The gRPC listener's service. Aduib calls, the hot path, go straight to
+/// `AduibRpcService`; every other call through the router. axum's routing
+/// cost each call more than the Aduib handler does (a path match, URL
+/// parameters in a new extensions map, a boxed request body, two layers of
+/// futures): `scripts/bench-grpc-instructions.sh` counts the difference.
+/// Both paths answer through [`size_status`].
+#[derive(Debug, Clone)]
+pub struct GrpcService {
+    /// Also in `router`, for nothing: it is reached here first.
+    aduib: AduibRpcServiceServer<GrpcFrontend>,
+    /// Everything else, behind [`require_token`] when the server has a token
+    /// (which leaves Aduib calls to their handlers: bypassing it for them
+    /// changes nothing).
+    router: axum::Router,
+}
+
+type GrpcAnswer = Result<http::Response<tonic::body::Body>, std::convert::Infallible>;
+type RouterAnswer = Result<axum::response::Response, std::convert::Infallible>;
+
+impl<B> tower::Service<http::Request<B>> for GrpcService
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::Either<
+        futures::future::Map<
+            tonic::codegen::BoxFuture<Self::Response, Self::Error>,
+            fn(GrpcAnswer) -> GrpcAnswer,
+        >,
+        futures::future::Map<
+            axum::routing::future::RouteFuture<Self::Error>,
+            fn(RouterAnswer) -> GrpcAnswer,
+        >,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use futures::FutureExt;
+        let aduib = request
+            .uri()
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| {
+                path.strip_prefix(aduib_proto::v2::aduib_rpc_service_server::SERVICE_NAME)
+            })
+            .is_some_and(|method| method.starts_with('/'));
+        if aduib {
+            let sized: fn(GrpcAnswer) -> GrpcAnswer = |answer| answer.map(size_status);
+            futures::future::Either::Left(self.aduib.call(request).map(sized))
+        } else {
+            let sized: fn(RouterAnswer) -> GrpcAnswer =
+                |answer| answer.map(|response| size_status(response.map(tonic::body::Body::new)));
+            futures::future::Either::Right(self.router.call(request).map(sized))
+        }
+    }
 }
 
 /// tonic answers a message over the size limit with OUT_OF_RANGE; gRPC's
 /// convention (grpc-go, grpc-java, and what clients retry on) is
 /// RESOURCE_EXHAUSTED. This fixes the status of such answers.
-pub fn size_status(mut response: axum::response::Response) -> axum::response::Response {
+pub fn size_status<B>(mut response: http::Response<B>) -> http::Response<B> {
     // A name already parsed: this runs on every call, and parsing a name
     // from `&str` cost more than the lookup.
     static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
