@@ -57,11 +57,13 @@ pub fn value_to_json(value: prost_types::Value) -> Value {
 }
 
 pub fn struct_to_map(s: prost_types::Struct) -> Map<String, Value> {
-    // Struct fields are a BTreeMap; sort order is the best a Struct can keep.
-    s.fields
-        .into_iter()
-        .map(|(k, v)| (k, value_to_json(v)))
-        .collect()
+    struct_entries(s).collect()
+}
+
+/// A Struct's fields as JSON, in key order (its fields are a BTreeMap: sort
+/// order is the best a Struct can keep).
+pub fn struct_entries(s: prost_types::Struct) -> impl Iterator<Item = (String, Value)> {
+    s.fields.into_iter().map(|(k, v)| (k, value_to_json(v)))
 }
 
 fn number_to_json(n: f64) -> Value {

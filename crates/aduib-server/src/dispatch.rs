@@ -93,8 +93,20 @@ impl Dispatcher {
     /// Runs a unary call. A streaming function called this way is an error
     /// that tells the caller to stream.
     pub async fn call(&self, mut request: AduibRequest) -> AduibResponse {
+        let data = take_data(&mut request);
+        self.call_with_data(request, data).await
+    }
+
+    /// [`call`](Self::call) for a request whose `data` is apart from it, in
+    /// another form (gRPC's Struct): the function takes its arguments from
+    /// it without their becoming a map first.
+    pub async fn call_with_data<D>(&self, mut request: AduibRequest, data: D) -> AduibResponse
+    where
+        D: IntoIterator<Item = (String, Value)>,
+    {
         let started = Instant::now();
         if let Some(op) = task_op(&request) {
+            request.data = Some(data.into_iter().collect());
             let id = response_id(&request);
             let outcome = self.task_call(op, request);
             return finish(id, outcome, started);
@@ -108,7 +120,7 @@ impl Dispatcher {
                 request.method
             ))),
             Ok((key, Handler::Unary(f))) => {
-                let call = f(Args::new(key, take_data(&mut request)));
+                let call = f(Args::new(key, data));
                 match qos_timeout(&request) {
                     Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
                         Err(RpcError::new(

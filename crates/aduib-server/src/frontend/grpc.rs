@@ -10,8 +10,8 @@
 use aduib_core::envelope::check_version;
 use aduib_core::{AduibRequest, AduibResponse, ErrorCode, Limits, RpcError};
 use aduib_proto::convert::{
-    health_to_proto, request_from_proto, response_to_proto, struct_to_map, task_status_to_proto,
-    task_to_proto,
+    health_to_proto, request_from_proto, response_to_proto, struct_entries, struct_to_map,
+    task_status_to_proto, task_to_proto,
 };
 use aduib_proto::v2 as pb;
 use aduib_proto::v2::aduib_rpc_service_server::{AduibRpcService, AduibRpcServiceServer};
@@ -325,12 +325,18 @@ impl AduibRpcService for GrpcFrontend {
     async fn call(&self, request: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
         // As `answer` does, written out: the hot path, where each move of
         // the envelope into another future's state shows.
-        let (metadata, _, message) = request.into_parts();
+        let (metadata, _, mut message) = request.into_parts();
+        // The arguments go to the function straight from the Struct.
+        let data = message.data.take();
         let request = request_from_proto(message);
         let admitted = self.admit(&metadata, &request);
         drop(metadata);
         let response = match admitted {
-            Ok(()) => self.dispatcher.call(request).await,
+            Ok(()) => {
+                self.dispatcher
+                    .call_with_data(request, data.into_iter().flat_map(struct_entries))
+                    .await
+            }
             Err(error) => AduibResponse::failure(request.id.unwrap_or_default(), error),
         };
         Ok(Response::new(response_to_proto(response)))
