@@ -299,7 +299,8 @@ pub struct LimitArgs {
     /// Close connections idle this long [default: 60000].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: Option<u64>,
-    /// HTTP/2 keep-alive ping interval [default: 30000].
+    /// TCP keep-alive on every connection: probe a peer after this long without
+    /// traffic [default: 30000].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive_ms: Option<u64>,
 }

@@ -43,10 +43,11 @@ pub struct Limits {
     /// A connection with no call in flight and nothing received for this
     /// long is closed (60 s).
     pub idle_timeout: Duration,
-    /// HTTP/2 keep-alive ping interval (30 s); a ping unanswered for
-    /// [`Limits::keepalive_timeout`] closes the connection.
+    /// TCP keep-alive on every connection of every listener: the kernel
+    /// probes a peer after this long without traffic (30 s).
     pub keepalive_interval: Duration,
-    /// (20 s)
+    /// A peer that answers no probe for this long, or leaves data we sent
+    /// unacknowledged for `keepalive_interval` plus this, is dropped (20 s).
     pub keepalive_timeout: Duration,
     /// HTTP/2 streams open at once per connection (256).
     pub max_concurrent_streams: u32,

@@ -249,7 +249,7 @@ pub(crate) async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
 }
 
 /// The accept loop every frontend shares: each connection gets
-/// `TCP_NODELAY` and a task of its own running `serve`; once a stop is
+/// `TCP_NODELAY`, [`keep_alive`] and a task of its own running `serve`; once a stop is
 /// requested, no more are accepted and the open ones are waited for (each
 /// `serve` watches `stopped` itself to wind down). At most
 /// [`max_connections`] are open at once: past that a new connection is
@@ -290,6 +290,9 @@ pub(crate) async fn accept_until_stopped<F, Fut>(
                 if let Err(error) = tcp.set_nodelay(true) {
                     tracing::debug!(%error, "cannot set TCP_NODELAY");
                 }
+                if let Err(error) = keep_alive(&tcp, limits) {
+                    tracing::debug!(%error, "cannot set TCP keep-alive");
+                }
                 connections.spawn(serve(tcp, peer, stopped.clone()));
             }
             Err(error) if is_per_connection(&error) => {
@@ -305,6 +308,26 @@ pub(crate) async fn accept_until_stopped<F, Fut>(
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+/// Probes a peer that has sent nothing for a while, on every transport, and
+/// drops it once it has answered no probe for `keepalive_timeout`, or left
+/// data unacknowledged for `keepalive_interval` plus that (a peer that is
+/// gone while we write: without `TCP_USER_TIMEOUT` the kernel retries for
+/// ~15 minutes). The kernel counts in whole seconds.
+fn keep_alive(tcp: &TcpStream, limits: &Limits) -> io::Result<()> {
+    const PROBES: u32 = 4;
+    let second = Duration::from_secs(1);
+    let socket = socket2::SockRef::from(tcp);
+    socket.set_tcp_keepalive(
+        &socket2::TcpKeepalive::new()
+            .with_time(limits.keepalive_interval.max(second))
+            .with_interval((limits.keepalive_timeout / PROBES).max(second))
+            .with_retries(PROBES),
+    )?;
+    socket.set_tcp_user_timeout(Some(
+        limits.keepalive_interval.max(second) + limits.keepalive_timeout.max(second),
+    ))
 }
 
 /// Connections one listener may hold: as configured, else a quarter of the
@@ -327,4 +350,47 @@ fn is_per_connection(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every listener accepts through `accept_until_stopped`: its sockets
+    /// carry the keep-alive the limits ask for.
+    #[tokio::test]
+    async fn accepted_connections_have_tcp_keep_alive_and_a_user_timeout() {
+        let limits = Limits {
+            keepalive_interval: Duration::from_secs(7),
+            keepalive_timeout: Duration::from_secs(8),
+            ..Limits::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let (seen, mut settings) = tokio::sync::mpsc::unbounded_channel();
+        let accepting = tokio::spawn(async move {
+            accept_until_stopped(listener, &limits, stopped, move |tcp, _, _| {
+                let socket = socket2::SockRef::from(&tcp);
+                let _ = seen.send((
+                    socket.keepalive().unwrap(),
+                    socket.tcp_keepalive_time().unwrap(),
+                    socket.tcp_keepalive_interval().unwrap(),
+                    socket.tcp_keepalive_retries().unwrap(),
+                    socket.tcp_user_timeout().unwrap(),
+                ));
+                async {}
+            })
+            .await;
+        });
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (on, idle, interval, probes, user_timeout) = settings.recv().await.unwrap();
+        assert!(on);
+        assert_eq!(idle, Duration::from_secs(7));
+        assert_eq!(interval, Duration::from_secs(2), "8 s over 4 probes");
+        assert_eq!(probes, 4);
+        assert_eq!(user_timeout, Some(Duration::from_secs(15)));
+        stop.send(true).unwrap();
+        accepting.await.unwrap();
+    }
 }
