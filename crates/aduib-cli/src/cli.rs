@@ -300,8 +300,8 @@ pub struct LimitArgs {
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: Option<u64>,
     /// TCP keep-alive on every connection: probe a peer after this long without
-    /// traffic [default: 30000].
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// traffic, at most 32767000 (the kernel's limit) [default: 30000].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=32_767_000))]
     pub keepalive_ms: Option<u64>,
 }
 

@@ -195,6 +195,11 @@ fn bad_arguments_are_exit_2() {
         assert!(out.stdout.is_empty());
         assert!(!out.stderr.is_empty());
     }
+    // A keep-alive time the kernel would refuse is refused up front.
+    let out = aduib(&["serve", "--keepalive-ms", "32767001"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--keepalive-ms"), "{stderr}");
 }
 
 #[test]

@@ -314,21 +314,30 @@ pub(crate) async fn accept_until_stopped<F, Fut>(
 /// drops it once it has answered no probe for `keepalive_timeout`, or left
 /// data unacknowledged for `keepalive_interval` plus that (a peer that is
 /// gone while we write: without `TCP_USER_TIMEOUT` the kernel retries for
-/// ~15 minutes). The kernel counts in whole seconds.
+/// ~15 minutes; Linux only). The kernel counts in whole seconds, up to
+/// [`MAX_KEEPALIVE`]: a longer time would be refused and leave the kernel's
+/// two hours.
 fn keep_alive(tcp: &TcpStream, limits: &Limits) -> io::Result<()> {
     const PROBES: u32 = 4;
-    let second = Duration::from_secs(1);
+    let clamp = |d: Duration| d.clamp(Duration::from_secs(1), MAX_KEEPALIVE);
     let socket = socket2::SockRef::from(tcp);
-    socket.set_tcp_keepalive(
+    let probes = socket.set_tcp_keepalive(
         &socket2::TcpKeepalive::new()
-            .with_time(limits.keepalive_interval.max(second))
-            .with_interval((limits.keepalive_timeout / PROBES).max(second))
+            .with_time(clamp(limits.keepalive_interval))
+            .with_interval(clamp(limits.keepalive_timeout / PROBES))
             .with_retries(PROBES),
-    )?;
+    );
+    // Set even if the probes were refused: the two fail independently.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     socket.set_tcp_user_timeout(Some(
-        limits.keepalive_interval.max(second) + limits.keepalive_timeout.max(second),
-    ))
+        clamp(limits.keepalive_interval) + clamp(limits.keepalive_timeout),
+    ))?;
+    probes
 }
+
+/// The longest keep-alive time and probe interval the kernel accepts
+/// (Linux's `MAX_TCP_KEEPIDLE` and `MAX_TCP_KEEPINTVL`, 32,767 s).
+pub const MAX_KEEPALIVE: Duration = Duration::from_secs(32_767);
 
 /// Connections one listener may hold: as configured, else a quarter of the
 /// file descriptors the process may open (four listeners share them), less
@@ -358,6 +367,7 @@ mod tests {
 
     /// Every listener accepts through `accept_until_stopped`: its sockets
     /// carry the keep-alive the limits ask for.
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn accepted_connections_have_tcp_keep_alive_and_a_user_timeout() {
         let limits = Limits {
@@ -392,5 +402,25 @@ mod tests {
         assert_eq!(user_timeout, Some(Duration::from_secs(15)));
         stop.send(true).unwrap();
         accepting.await.unwrap();
+    }
+
+    /// A keep-alive time the kernel would refuse is clamped to its largest,
+    /// not left to the kernel's default of two hours.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_keep_alive_time_past_the_kernels_largest_is_clamped() {
+        let limits = Limits {
+            keepalive_interval: Duration::from_secs(100_000),
+            keepalive_timeout: Duration::from_secs(200_000),
+            ..Limits::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let ((tcp, _), _client) = tokio::join!(async { listener.accept().await.unwrap() }, client);
+        keep_alive(&tcp, &limits).unwrap();
+        let socket = socket2::SockRef::from(&tcp);
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), MAX_KEEPALIVE);
+        assert_eq!(socket.tcp_keepalive_interval().unwrap(), MAX_KEEPALIVE);
+        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(MAX_KEEPALIVE * 2));
     }
 }
