@@ -1,6 +1,13 @@
 //! The desktop app: a thin shell. Every command forwards to aduib-workbench;
 //! what this file adds is the window, the IPC, and batching of events so a
 //! fast stream cannot flood the window.
+//!
+//! The app allocates with the system allocator, not mimalloc as `aduib` does:
+//! GTK and WebKit allocate with glibc's anyway, and a second allocator beside
+//! it held ~24 MiB more at idle (all processes' PSS 300–304 against 276–281
+//! MiB, `tests/e2e/bench_app.py`), for a stream shown 15–25 % faster (111–115
+//! against 81–97 k msg/s, where the bar is 50 k). At idle is where a desktop
+//! app spends its life; throughput is the command line's and the server's.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,9 +29,6 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tokio::sync::mpsc::UnboundedReceiver;
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// At most one batch of events per frame reaches the window...
 const FRAME: Duration = Duration::from_millis(16);
