@@ -8,3 +8,10 @@ if [[ -f $built ]] && [[ -z $(find src index.html package-lock.json vite.config.
   exit 0
 fi
 npx vite build --logLevel warn
+# The schema editor renders Markdown with ours, not with the library's
+# shiki-highlighting renderer (vite.config.ts, src/markdown.ts): shiki's
+# theme chunks in the bundle mean the substitution stopped matching.
+if compgen -G "dist/assets/vitesse-*" > /dev/null; then
+  echo "build-ui: shiki is back in the bundle; see the plugin in ui/vite.config.ts" >&2
+  exit 1
+fi
