@@ -72,7 +72,6 @@ pub async fn service(
     // bytes on loopback.
     let mut builder = tonic::service::Routes::builder();
     builder
-        .add_service(aduib.clone())
         .add_service(standard_health)
         .add_service(
             HealthServiceServer::new(frontend.clone()).accept_compressed(CompressionEncoding::Gzip),
@@ -106,11 +105,8 @@ pub async fn service(
 /// Both paths answer through [`size_status`].
 #[derive(Debug, Clone)]
 pub struct GrpcService {
-    /// Also in `router`, for nothing: it is reached here first.
     aduib: AduibRpcServiceServer<GrpcFrontend>,
-    /// Everything else, behind [`require_token`] when the server has a token
-    /// (which leaves Aduib calls to their handlers: bypassing it for them
-    /// changes nothing).
+    /// Everything else, behind [`require_token`] when the server has a token.
     router: axum::Router,
 }
 
@@ -186,19 +182,19 @@ pub fn size_status<B>(mut response: http::Response<B>) -> http::Response<B> {
 }
 
 /// Every call must present the server's token, if it has one, except
-/// health checks (probes carry no credentials); Aduib calls are checked by
-/// their handlers, since the token may be in the envelope.
+/// health checks (probes carry no credentials). Aduib calls never come
+/// here ([`GrpcService`] takes them): their handlers check the token, which
+/// may be in the envelope.
 pub async fn require_token(
     axum::extract::State(access): axum::extract::State<std::sync::Arc<crate::access::Access>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let path = request.uri().path();
-    // Aduib calls, and a task's Submit, may carry the token in the
-    // envelope: checked by their handlers. Health is open.
+    // A task's Submit may carry the token in the envelope: checked by
+    // TaskService's handlers. Health is open.
     let checked_later = path.starts_with("/grpc.health.v1.Health/")
         || path.starts_with("/aduib.rpc.v2.HealthService/")
-        || path.starts_with("/aduib.rpc.v2.AduibRpcService/")
         || path.starts_with("/aduib.rpc.v2.TaskService/");
     match access.check_headers(request.headers()) {
         Err(error) if !checked_later => status_for(&error).into_http::<axum::body::Body>(),
