@@ -225,6 +225,21 @@ async fn server_stop(state: State<'_, App>) -> Result<HostStatus, WorkbenchError
     Ok(state.host.stop().await)
 }
 
+/// The embedded server's status now and after each start or stop, so the
+/// window need not poll for it.
+#[tauri::command]
+fn server_watch(state: State<'_, App>, status: Channel<HostStatus>) {
+    let mut watcher = state.host.watch_status();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let now = watcher.borrow_and_update().clone();
+            if status.send(now).is_err() || watcher.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
 /// The calls the embedded server sees, from now on, batched like events.
 #[tauri::command]
 fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
@@ -610,6 +625,7 @@ fn main() -> anyhow::Result<()> {
             server_status,
             server_start,
             server_stop,
+            server_watch,
             server_log,
             workspace_summary,
             workspace_open,

@@ -125,18 +125,15 @@ export default function App() {
       .finally(() => setSettingsRead(true));
     subscribeServerLog();
     subscribeTasks();
-    const poll = () =>
-      void api
-        .serverStatus()
-        .then((s) => {
-          setStatus(s);
-          if (s.running) useStore.getState().adoptEndpoints(s.endpoints);
-        })
-        .catch(() => undefined);
-    poll();
-    // The server starts with the app; pick up its endpoints when it is up.
-    const timer = setInterval(poll, 2000);
-    return () => clearInterval(timer);
+    // The server starts with the app: its endpoints are adopted when it is
+    // up, and the window hears of each later start or stop (no polling, so
+    // an idle window stays idle).
+    void api
+      .serverWatch((s) => {
+        setStatus(s);
+        if (s.running) useStore.getState().adoptEndpoints(s.endpoints);
+      })
+      .catch(() => undefined);
   }, [setTheme]);
 
   useEffect(() => {

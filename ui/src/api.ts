@@ -61,6 +61,13 @@ export const requestSave = (id: string | null, name: string, request: Request) =
 export const requestDelete = (id: string) => invoke<void>("request_delete", { id });
 export const appInfo = () => invoke<AppInfo>("app_info");
 
+/** Calls `onStatus` with the embedded server's status now and on each change. */
+export function serverWatch(onStatus: (status: HostStatus) => void): Promise<void> {
+  const status = new Channel<HostStatus>();
+  status.onmessage = onStatus;
+  return invoke<void>("server_watch", { status });
+}
+
 export function serverLog(onCalls: (calls: HostCall[]) => void): Promise<void> {
   const calls = new Channel<HostCall[]>();
   calls.onmessage = onCalls;

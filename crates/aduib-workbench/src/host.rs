@@ -10,7 +10,7 @@ use aduib_core::Limits;
 use aduib_server::workspace::{self, Workspace};
 use aduib_server::{Access, CallLog, CallSeen, RunningServer, Server, ServerConfig, Transport};
 use serde::Serialize;
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, watch};
 use ts_rs::TS;
 
 use crate::error::{ErrorKind, WorkbenchError};
@@ -138,6 +138,9 @@ pub struct Host {
     binds: Vec<(Transport, SocketAddr)>,
     log: CallLog,
     running: Mutex<Option<(RunningServer, Vec<String>, String)>>,
+    /// The status after the latest start or stop, for whoever watches it
+    /// (the window follows it rather than asking over and over).
+    published: watch::Sender<HostStatus>,
 }
 
 impl Host {
@@ -147,6 +150,7 @@ impl Host {
             binds,
             log: broadcast::channel(LOG_BACKLOG).0,
             running: Mutex::new(None),
+            published: watch::Sender::new(status(None)),
         }
     }
 
@@ -180,6 +184,7 @@ impl Host {
                 )
             })?;
             *running = Some((started, functions, workspace.name.clone()));
+            self.published.send_replace(status(running.as_ref()));
         }
         Ok(status(running.as_ref()))
     }
@@ -207,12 +212,19 @@ impl Host {
         let mut running = self.running.lock().await;
         if let Some((server, _, _)) = running.take() {
             server.shutdown(Duration::from_secs(2)).await;
+            self.published.send_replace(status(None));
         }
         status(None)
     }
 
     pub async fn status(&self) -> HostStatus {
         status(self.running.lock().await.as_ref())
+    }
+
+    /// The status now, then each change of it: started, stopped, or
+    /// restarted on another workspace.
+    pub fn watch_status(&self) -> watch::Receiver<HostStatus> {
+        self.published.subscribe()
     }
 
     /// The calls the server sees from now on.
@@ -279,5 +291,39 @@ mod tests {
         assert!(seen.ok);
         assert!(!host.stop().await.running);
         assert!(!host.status().await.running);
+    }
+
+    /// Waits for the next change; one that never comes fails the test
+    /// rather than hanging it.
+    async fn changed(watcher: &mut watch::Receiver<HostStatus>) {
+        tokio::time::timeout(Duration::from_secs(5), watcher.changed())
+            .await
+            .expect("a change")
+            .expect("the host is alive");
+    }
+
+    #[tokio::test]
+    async fn a_watcher_sees_each_start_and_stop_and_nothing_in_between() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let host = Host::new(None, vec![(Transport::JsonRpc, any)]);
+        let mut watcher = host.watch_status();
+        assert!(!watcher.borrow_and_update().running);
+
+        let started = host.start().await.unwrap();
+        changed(&mut watcher).await;
+        assert_eq!(*watcher.borrow_and_update(), started);
+        assert_eq!(watcher.borrow().endpoints.len(), 1);
+
+        // Neither a start of a running server nor a status read is a change.
+        host.start().await.unwrap();
+        host.status().await;
+        assert!(!watcher.has_changed().unwrap());
+
+        host.stop().await;
+        changed(&mut watcher).await;
+        assert!(!watcher.borrow_and_update().running);
+        // Nor is a stop of a stopped one.
+        host.stop().await;
+        assert!(!watcher.has_changed().unwrap());
     }
 }
