@@ -1,20 +1,23 @@
-import { useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Group, Panel, Separator } from "react-resizable-panels";
 import { Command, FolderOpen, History, ListChecks, Moon, Network, Plus, Send, Server, Sun, X } from "lucide-react";
 import type { HostStatus } from "./bindings";
 import * as api from "./api";
 import { Composer } from "./components/Composer";
-import { HistoryView } from "./components/HistoryView";
 import { Palette } from "./components/Palette";
 import { Response } from "./components/Response";
-import { RegistryView } from "./components/RegistryView";
-import { ServerView } from "./components/ServerView";
-import { TasksView } from "./components/TasksView";
 import { badgeOf, EnvironmentPicker, SavedRequests } from "./components/Sidebar";
-import { WorkspaceView } from "./components/WorkspaceView";
 import { openSettings, readSetting, writeSetting } from "./settings";
 import { activeTab, subscribeServerLog, subscribeTasks, useStore, type View } from "./store";
 import { isOpen } from "./tasks";
+
+// The views besides Compose load when first opened: the window starts
+// with less code to parse and hold.
+const HistoryView = lazy(() => import("./components/HistoryView").then((m) => ({ default: m.HistoryView })));
+const ServerView = lazy(() => import("./components/ServerView").then((m) => ({ default: m.ServerView })));
+const TasksView = lazy(() => import("./components/TasksView").then((m) => ({ default: m.TasksView })));
+const RegistryView = lazy(() => import("./components/RegistryView").then((m) => ({ default: m.RegistryView })));
+const WorkspaceView = lazy(() => import("./components/WorkspaceView").then((m) => ({ default: m.WorkspaceView })));
 
 const NAV: { view: View; label: string; icon: typeof Send }[] = [
   { view: "compose", label: "Compose", icon: Send },
@@ -254,11 +257,13 @@ export default function App() {
             </Panel>
           </Group>
         )}
-        {view === "history" && <HistoryView />}
-        {view === "server" && <ServerView status={status} onStatus={setStatus} />}
-        {view === "tasks" && <TasksView />}
-        {view === "registry" && <RegistryView />}
-        {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
+        <Suspense fallback={null}>
+          {view === "history" && <HistoryView />}
+          {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+          {view === "tasks" && <TasksView />}
+          {view === "registry" && <RegistryView />}
+          {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
+        </Suspense>
       </main>
       <Palette actions={actions} />
     </div>

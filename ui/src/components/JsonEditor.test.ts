@@ -6,7 +6,7 @@ import { jsonExtensions } from "./JsonEditor";
 
 /** The editor's diagnostics for `doc`, once linting has run. */
 async function diagnostics(doc: string, schema: unknown): Promise<number> {
-  const view = new EditorView({ state: EditorState.create({ doc, extensions: jsonExtensions(schema, false) }) });
+  const view = new EditorView({ state: EditorState.create({ doc, extensions: await jsonExtensions(schema, false) }) });
   forceLinting(view);
   // The linter's source may be async; let it settle.
   for (let i = 0; i < 20 && diagnosticCount(view.state) === 0; i++) {

@@ -16,7 +16,6 @@ import { lintGutter, linter } from "@codemirror/lint";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import { EditorView, highlightActiveLine, keymap, lineNumbers, placeholder } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
-import { jsonSchema } from "codemirror-json-schema";
 import type { JSONSchema7 } from "json-schema";
 
 const darkHighlight = HighlightStyle.define([
@@ -26,14 +25,23 @@ const darkHighlight = HighlightStyle.define([
   { tag: [tags.bool, tags.null], color: "#f9a8d4" },
 ]);
 
-/** The extensions of a JSON editor; with a schema, schema-aware ones too. */
-export function jsonExtensions(schema: unknown, dark: boolean): Extension[] {
-  const highlight = syntaxHighlighting(dark ? darkHighlight : defaultHighlightStyle, { fallback: true });
-  if (!schema || typeof schema !== "object") {
-    return [json(), linter(jsonParseLinter(), { delay: 250 }), highlight];
-  }
+function highlighting(dark: boolean): Extension {
+  return syntaxHighlighting(dark ? darkHighlight : defaultHighlightStyle, { fallback: true });
+}
+
+/** The extensions of a JSON editor without a schema: syntax errors only. */
+function plainJson(dark: boolean): Extension[] {
+  return [json(), linter(jsonParseLinter(), { delay: 250 }), highlighting(dark)];
+}
+
+/** The extensions of a JSON editor; with a schema, schema-aware ones too.
+ * The schema support (a third of the UI's code, with its Markdown for hover
+ * docs) is loaded when a first method with a schema is picked, not at start. */
+export async function jsonExtensions(schema: unknown, dark: boolean): Promise<Extension[]> {
+  if (!schema || typeof schema !== "object") return plainJson(dark);
+  const { jsonSchema } = await import("codemirror-json-schema");
   // The bundle: JSON, syntax and schema linting, completion, hover docs.
-  return [...jsonSchema(schema as JSONSchema7), highlight];
+  return [...jsonSchema(schema as JSONSchema7), highlighting(dark)];
 }
 
 type Props = {
@@ -82,7 +90,7 @@ export function JsonEditor({ value, onChange, schema, readOnly, dark = false, hi
             ...foldKeymap,
             ...completionKeymap,
           ]),
-          language.current.of(jsonExtensions(schema, dark)),
+          language.current.of(plainJson(dark)),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) onChangeRef.current?.(update.state.doc.toString());
           }),
@@ -106,7 +114,14 @@ export function JsonEditor({ value, onChange, schema, readOnly, dark = false, hi
   }, [value]);
 
   useEffect(() => {
-    view.current?.dispatch({ effects: language.current.reconfigure(jsonExtensions(schema, dark)) });
+    // A schema and theme picked after this one win, whichever loads first.
+    let current = true;
+    void jsonExtensions(schema, dark).then((extensions) => {
+      if (current) view.current?.dispatch({ effects: language.current.reconfigure(extensions) });
+    });
+    return () => {
+      current = false;
+    };
   }, [schema, dark]);
 
   return <div ref={host} data-testid={testId} className="h-full min-h-0 overflow-auto" />;

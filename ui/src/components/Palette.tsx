@@ -1,40 +1,18 @@
-// Ctrl+K: every action, fuzzy-matched.
-import { Command } from "cmdk";
+// Ctrl+K: every action, fuzzy-matched. The list and its matcher load the
+// first time the palette opens.
+import { lazy, Suspense } from "react";
 import { useStore } from "../store";
 
-export function Palette({ actions }: { actions: { id: string; label: string; hint?: string; run: () => void }[] }) {
+export type Action = { id: string; label: string; hint?: string; run: () => void };
+
+const PaletteList = lazy(() => import("./PaletteList"));
+
+export function Palette({ actions }: { actions: Action[] }) {
   const open = useStore((s) => s.paletteOpen);
-  const setOpen = useStore((s) => s.setPalette);
   if (!open) return null;
   return (
-    <div className="fixed inset-0 z-50 flex items-start justify-center bg-black/20 pt-[15vh] dark:bg-black/50" onClick={() => setOpen(false)}>
-      <div onClick={(e) => e.stopPropagation()} className="w-[520px] overflow-hidden rounded-xl border border-zinc-200 bg-white shadow-2xl dark:border-zinc-700 dark:bg-zinc-900">
-        <Command label="Command palette" data-testid="palette">
-          <Command.Input
-            autoFocus
-            placeholder="Type a command…"
-            onKeyDown={(e) => e.key === "Escape" && setOpen(false)}
-            className="w-full border-b border-zinc-200 bg-transparent px-4 py-3 outline-none dark:border-zinc-700"
-          />
-          <Command.List className="max-h-80 overflow-auto p-1.5">
-            <Command.Empty className="p-3 text-zinc-500">No command matches.</Command.Empty>
-            {actions.map((a) => (
-              <Command.Item
-                key={a.id}
-                value={a.label}
-                onSelect={() => {
-                  setOpen(false);
-                  a.run();
-                }}
-                className="flex cursor-default items-center justify-between rounded-md px-3 py-2 data-[selected=true]:bg-indigo-50 dark:data-[selected=true]:bg-indigo-950"
-              >
-                <span>{a.label}</span>
-                {a.hint && <kbd className="text-xs text-zinc-400">{a.hint}</kbd>}
-              </Command.Item>
-            ))}
-          </Command.List>
-        </Command>
-      </div>
-    </div>
+    <Suspense fallback={null}>
+      <PaletteList actions={actions} />
+    </Suspense>
   );
 }
