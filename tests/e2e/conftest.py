@@ -170,22 +170,23 @@ class App:
         self.port_base = port_base
         self.driver: Driver | None = None
 
-    def start(self) -> Driver:
+    def start(self, server: str = "emerald") -> Driver:
+        """Ready once the embedded server's dot shows `server`: emerald when
+        it reported its endpoints to the window, rose when it did not start."""
         self.driver = Driver(APP, url=self.driver_url)
-        # Ready once the embedded server reports its endpoints to the window.
         self.driver.wait(
             lambda: self.driver.execute(
                 "const d = document.querySelector('[data-testid=\"server-dot\"]');"
-                "return !!d && d.className.includes('emerald');"
+                f"return !!d && d.className.includes('{server}');"
             ),
             timeout=20,
-            message="the embedded server running",
+            message=f"the embedded server's dot {server}",
         )
         return self.driver
 
-    def restart(self) -> Driver:
+    def restart(self, server: str = "emerald") -> Driver:
         self.stop()
-        return self.start()
+        return self.start(server)
 
     def stop(self) -> None:
         if self.driver:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -246,6 +247,38 @@ def test_the_embedded_server_stops_and_starts_from_the_ui(d):
     d.wait(lambda: status(d) == "OK", message="OK after restart")
     d.find('[data-testid="nav-server"]').click()
     d.wait(lambda: d.find_all('[data-testid="server-call"]'), message="the call in the live log")
+
+
+def test_a_server_that_cannot_start_at_launch_says_why(app, port_base):
+    # Something else holds the embedded server's JSON-RPC port as the app starts.
+    app.stop()
+    squatter = socket.socket()
+    # The app's own listener may have left connections in TIME_WAIT there.
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        # The port is free once the app's process has gone.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                squatter.bind(("127.0.0.1", port_base))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        squatter.listen()
+        d = app.start(server="rose")
+        d.find('[data-testid="nav-server"]').click()
+        d.wait_text('[data-testid="server-state"]', "Not running")
+        problem = d.text_of('[data-testid="server-problem"]') or ""
+        assert "in use" in problem and "another server may be using the port" in problem, problem
+        shot(d, "server-not-started-light")
+    finally:
+        squatter.close()
+    # Once the port is free, Start serves as usual.
+    d.find('[data-testid="server-toggle"]').click()
+    d.wait_text('[data-testid="server-state"]', "Running")
+    assert not d.find_all('[data-testid="server-problem"]')
 
 
 def dark_shot(d, name: str) -> None:

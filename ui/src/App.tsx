@@ -218,7 +218,11 @@ export default function App() {
                 </span>
               )}
               {v === "server" && (
-                <span className={`ml-auto h-2 w-2 rounded-full ${status?.running ? "bg-emerald-500" : "bg-zinc-300 dark:bg-zinc-600"}`} data-testid="server-dot" />
+                <span
+                  className={`ml-auto h-2 w-2 rounded-full ${status?.running ? "bg-emerald-500" : status?.problem ? "bg-rose-500" : "bg-zinc-300 dark:bg-zinc-600"}`}
+                  title={status?.problem ?? (status?.running ? "Running" : "Stopped")}
+                  data-testid="server-dot"
+                />
               )}
             </button>
           ))}

@@ -234,7 +234,11 @@ export type HostStatus = { running: boolean, workspace: string, endpoints: Array
 /**
  * The functions served (`CaculService.add`, ...).
  */
-functions: Array<string>, };
+functions: Array<string>, 
+/**
+ * Why the server is not running, when its last start failed.
+ */
+problem?: string, };
 
 export type HostEndpoint = { transport: string, url: string, };
 

@@ -97,6 +97,10 @@ pub struct HostStatus {
     pub endpoints: Vec<HostEndpoint>,
     /// The functions served (`CaculService.add`, ...).
     pub functions: Vec<String>,
+    /// Why the server is not running, when its last start failed.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -131,13 +135,16 @@ impl From<CallSeen> for HostCall {
     }
 }
 
+/// A running server, the functions it serves and its workspace's name.
+type Served = (RunningServer, Vec<String>, String);
+
 /// The embedded server of one workspace, which may be running or not.
 #[derive(Debug)]
 pub struct Host {
     workspace_dir: std::sync::Mutex<Option<PathBuf>>,
     binds: Vec<(Transport, SocketAddr)>,
     log: CallLog,
-    running: Mutex<Option<(RunningServer, Vec<String>, String)>>,
+    running: Mutex<Option<Served>>,
     /// The status after the latest start or stop, for whoever watches it
     /// (the window follows it rather than asking over and over).
     published: watch::Sender<HostStatus>,
@@ -154,39 +161,57 @@ impl Host {
         }
     }
 
-    /// Starts the server (a no-op when it runs).
+    /// Starts the server (a no-op when it runs). A failed start is
+    /// published too, with why, so the window can say it even when the
+    /// start was the app's own at launch.
     pub async fn start(&self) -> Result<HostStatus, WorkbenchError> {
         let mut running = self.running.lock().await;
         if running.is_none() {
-            let dir = self
-                .workspace_dir
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            let workspace = load_workspace(dir.as_deref())?;
-            let server = server(
-                &workspace,
-                Limits::default(),
-                Access::default(),
-                Some(self.log.clone()),
-            );
-            let mut functions: Vec<String> = server
-                .dispatcher()
-                .registry()
-                .keys()
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            functions.sort();
-            let started = server.start(&self.binds).await.map_err(|e| {
-                WorkbenchError::new(ErrorKind::Connect, e.to_string()).with_cause(
-                    "another server may be using the port; stop it or change the workspace's ports",
-                )
-            })?;
-            *running = Some((started, functions, workspace.name.clone()));
-            self.published.send_replace(status(running.as_ref()));
+            match self.serve().await {
+                Ok(served) => {
+                    *running = Some(served);
+                    self.published.send_replace(status(running.as_ref()));
+                }
+                Err(error) => {
+                    self.published.send_replace(HostStatus {
+                        problem: Some(error.chain()),
+                        ..status(None)
+                    });
+                    return Err(error);
+                }
+            }
         }
         Ok(status(running.as_ref()))
+    }
+
+    /// Loads the workspace and binds its server.
+    async fn serve(&self) -> Result<Served, WorkbenchError> {
+        let dir = self
+            .workspace_dir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let workspace = load_workspace(dir.as_deref())?;
+        let server = server(
+            &workspace,
+            Limits::default(),
+            Access::default(),
+            Some(self.log.clone()),
+        );
+        let mut functions: Vec<String> = server
+            .dispatcher()
+            .registry()
+            .keys()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        functions.sort();
+        let started = server.start(&self.binds).await.map_err(|e| {
+            WorkbenchError::new(ErrorKind::Connect, e.to_string()).with_cause(
+                "another server may be using the port; stop it or change the workspace's ports",
+            )
+        })?;
+        Ok((started, functions, workspace.name.clone()))
     }
 
     /// Serves the workspace in `dir` from now on: restarts the server on it
@@ -217,8 +242,12 @@ impl Host {
         status(None)
     }
 
+    /// The status after the latest start or stop (with why a failed start
+    /// failed).
     pub async fn status(&self) -> HostStatus {
-        status(self.running.lock().await.as_ref())
+        // Under the lock, so that a start or stop under way is waited for.
+        let _running = self.running.lock().await;
+        self.published.borrow().clone()
     }
 
     /// The status now, then each change of it: started, stopped, or
@@ -233,7 +262,7 @@ impl Host {
     }
 }
 
-fn status(running: Option<&(RunningServer, Vec<String>, String)>) -> HostStatus {
+fn status(running: Option<&Served>) -> HostStatus {
     match running {
         Some((server, functions, workspace)) => HostStatus {
             running: true,
@@ -247,12 +276,14 @@ fn status(running: Option<&(RunningServer, Vec<String>, String)>) -> HostStatus 
                 })
                 .collect(),
             functions: functions.clone(),
+            problem: None,
         },
         None => HostStatus {
             running: false,
             workspace: String::new(),
             endpoints: Vec::new(),
             functions: Vec::new(),
+            problem: None,
         },
     }
 }
@@ -300,6 +331,35 @@ mod tests {
             .await
             .expect("a change")
             .expect("the host is alive");
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_is_published_with_why_until_a_start_succeeds() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let busy = taken.local_addr().unwrap();
+        let host = Host::new(None, vec![(Transport::JsonRpc, busy)]);
+        let mut watcher = host.watch_status();
+        watcher.borrow_and_update();
+
+        let error = host.start().await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Connect);
+        changed(&mut watcher).await;
+        let published = watcher.borrow_and_update().clone();
+        assert!(!published.running);
+        let problem = published.problem.expect("why it did not start");
+        assert!(
+            problem.contains("another server may be using the port"),
+            "{problem}"
+        );
+        assert_eq!(
+            host.status().await.problem.as_deref(),
+            Some(problem.as_str())
+        );
+
+        drop(taken);
+        assert!(host.start().await.unwrap().running);
+        changed(&mut watcher).await;
+        assert_eq!(watcher.borrow().problem, None);
     }
 
     #[tokio::test]

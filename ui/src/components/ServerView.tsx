@@ -31,7 +31,11 @@ export function ServerView({ status, onStatus }: { status: HostStatus | null; on
         <div className="min-w-0">
           <div className="font-semibold">Embedded server</div>
           <div className="text-xs text-zinc-500" data-testid="server-state">
-            {status?.running ? `Running · workspace ${status.workspace}` : "Stopped — start it to serve the workspace's mocks"}
+            {status?.running
+              ? `Running · workspace ${status.workspace}`
+              : status?.problem
+                ? "Not running — it did not start"
+                : "Stopped — start it to serve the workspace's mocks"}
           </div>
         </div>
         <button
@@ -43,7 +47,12 @@ export function ServerView({ status, onStatus }: { status: HostStatus | null; on
           {status?.running ? <><Square size={13} /> Stop</> : <><Play size={13} /> Start</>}
         </button>
       </div>
-      {problem && <p className="border-b border-rose-200 bg-rose-50 px-4 py-2 text-rose-800 dark:border-rose-900 dark:bg-rose-950/40 dark:text-rose-200">{problem}</p>}
+      {/* This view's own Start or Stop failing, else the last start's (maybe the app's at launch). */}
+      {(problem ?? status?.problem) && (
+        <p data-testid="server-problem" className="border-b border-rose-200 bg-rose-50 px-4 py-2 text-rose-800 dark:border-rose-900 dark:bg-rose-950/40 dark:text-rose-200">
+          {problem ?? status?.problem}
+        </p>
+      )}
       <div className="grid grid-cols-2 gap-6 border-b border-zinc-200 p-4 dark:border-zinc-800">
         <section>
           <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-zinc-500">Listening on</h3>
@@ -62,11 +71,15 @@ export function ServerView({ status, onStatus }: { status: HostStatus | null; on
         </section>
         <section>
           <h3 className="mb-2 text-xs font-semibold uppercase tracking-wide text-zinc-500">Serves</h3>
-          <ul className="flex flex-wrap gap-1.5">
-            {status?.functions.map((f) => (
-              <li key={f} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-[11px] dark:bg-zinc-800">{f}</li>
-            ))}
-          </ul>
+          {status?.running ? (
+            <ul className="flex flex-wrap gap-1.5">
+              {status.functions.map((f) => (
+                <li key={f} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-[11px] dark:bg-zinc-800">{f}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className="text-zinc-400">The workspace's functions, once it runs.</p>
+          )}
         </section>
       </div>
       <h3 className="px-4 pt-3 text-xs font-semibold uppercase tracking-wide text-zinc-500">Live calls</h3>
