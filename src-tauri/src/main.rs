@@ -45,9 +45,21 @@ struct App {
     /// Instance watches by id (the Registry view's; IPC calls may arrive out
     /// of order, so each is ended by its own id, not "the current one").
     instance_watches: Mutex<HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
+    /// The feeds the window subscribes to once per page (server status,
+    /// server log, task updates): a reloaded page subscribes again, and its
+    /// old feed, whose sends still "succeed", is ended then.
+    feeds: Mutex<HashMap<&'static str, tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl App {
+    /// Keeps `feed` as the window's only `name` feed, ending the one before.
+    fn replace_feed(&self, name: &'static str, feed: tauri::async_runtime::JoinHandle<()>) {
+        let mut feeds = self.feeds.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = feeds.insert(name, feed) {
+            old.abort();
+        }
+    }
+
     fn workspace_dir(&self) -> PathBuf {
         self.workspace_dir
             .lock()
@@ -230,7 +242,7 @@ async fn server_stop(state: State<'_, App>) -> Result<HostStatus, WorkbenchError
 #[tauri::command]
 fn server_watch(state: State<'_, App>, status: Channel<HostStatus>) {
     let mut watcher = state.host.watch_status();
-    tauri::async_runtime::spawn(async move {
+    let feed = tauri::async_runtime::spawn(async move {
         loop {
             let now = watcher.borrow_and_update().clone();
             if status.send(now).is_err() || watcher.changed().await.is_err() {
@@ -238,14 +250,16 @@ fn server_watch(state: State<'_, App>, status: Channel<HostStatus>) {
             }
         }
     });
+    state.replace_feed("server_status", feed);
 }
 
 /// The calls the embedded server sees, from now on, batched like events.
 #[tauri::command]
 fn server_log(state: State<'_, App>, calls: Channel<Vec<HostCall>>) {
-    forward_batches(state.host.calls(), calls, |batch, call| {
+    let feed = forward_batches(state.host.calls(), calls, |batch, call| {
         batch.push(HostCall::from(call));
     });
+    state.replace_feed("server_log", feed);
 }
 
 /// Sends what `seen` broadcasts to the window: whatever has arrived, then a
@@ -255,7 +269,8 @@ fn forward_batches<T, U>(
     mut seen: tokio::sync::broadcast::Receiver<T>,
     channel: Channel<Vec<U>>,
     add: impl Fn(&mut Vec<U>, T) + Send + 'static,
-) where
+) -> tauri::async_runtime::JoinHandle<()>
+where
     T: Clone + Send + 'static,
     U: Serialize + Send + 'static,
 {
@@ -277,7 +292,7 @@ fn forward_batches<T, U>(
             }
             tokio::time::sleep(FRAME).await;
         }
-    });
+    })
 }
 
 /// Submits an Aduib call as a long-running task; the tracker watches it.
@@ -342,10 +357,11 @@ fn task_updates(state: State<'_, App>, updates: Channel<Vec<TrackedTask>>) {
         return;
     };
     // Only each task's latest state matters.
-    forward_batches(tracker.updates(), updates, |batch, task| {
+    let feed = forward_batches(tracker.updates(), updates, |batch, task| {
         batch.retain(|t: &TrackedTask| t.task_id != task.task_id);
         batch.push(task);
     });
+    state.replace_feed("task_updates", feed);
 }
 
 /// The registry the workspace browses, as saved in it.
@@ -587,6 +603,7 @@ fn main() -> anyhow::Result<()> {
         exchanges: Mutex::default(),
         bodies: Mutex::default(),
         instance_watches: Mutex::default(),
+        feeds: Mutex::default(),
     };
     tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())

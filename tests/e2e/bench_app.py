@@ -187,7 +187,7 @@ def main() -> None:
                     pss_mib=round(pss / 1024, 1),
                     rss_sum_mib=round(rss / 1024, 1),
                     settled_pss_mib=round(settled / 1024, 1),
-                    settled_after_s=SETTLED_S,
+                    settled_after_s=max(SETTLED_S, IDLE_S),
                     blank_webkit_window_pss_mib=round(floor / 1024, 1),
                     over_blank_window_mib=round((pss - floor) / 1024, 1),
                     settled_over_blank_window_mib=round((settled - floor) / 1024, 1),

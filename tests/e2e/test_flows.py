@@ -141,6 +141,15 @@ def test_an_unreachable_target_names_its_cause(d):
     shot(d, "compose-error-light")
 
 
+def test_a_server_error_shows_its_code_and_message(d):
+    compose(d, "aduib:jsonrpc", method="CaculService.fail", body="{}")
+    send(d)
+    d.wait(lambda: status(d) == "Error", message="an error status")
+    message = d.wait(lambda: d.text_of('[data-testid="response-status-message"]'), message="its message shown")
+    assert "Oops" in message, message
+    shot(d, "compose-server-error-light")
+
+
 def test_history_survives_a_restart_finds_and_reruns_and_diffs(app):
     d = app.restart()
     d.find('[data-testid="nav-history"]').click()
@@ -250,35 +259,40 @@ def test_the_embedded_server_stops_and_starts_from_the_ui(d):
 
 
 def test_a_server_that_cannot_start_at_launch_says_why(app, port_base):
-    # Something else holds the embedded server's JSON-RPC port as the app starts.
-    app.stop()
-    squatter = socket.socket()
-    # The app's own listener may have left connections in TIME_WAIT there.
-    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        # The port is free once the app's process has gone.
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                squatter.bind(("127.0.0.1", port_base))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        squatter.listen()
-        d = app.start(server="rose")
-        d.find('[data-testid="nav-server"]').click()
-        d.wait_text('[data-testid="server-state"]', "Not running")
-        problem = d.text_of('[data-testid="server-problem"]') or ""
-        assert "in use" in problem and "another server may be using the port" in problem, problem
-        shot(d, "server-not-started-light")
-    finally:
-        squatter.close()
-    # Once the port is free, Start serves as usual.
-    d.find('[data-testid="server-toggle"]').click()
-    d.wait_text('[data-testid="server-state"]', "Running")
-    assert not d.find_all('[data-testid="server-problem"]')
+        # Something else holds the embedded server's JSON-RPC port as the app starts.
+        app.stop()
+        squatter = socket.socket()
+        # The app's own listener may have left connections in TIME_WAIT there.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            # The port is free once the app's process has gone.
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    squatter.bind(("127.0.0.1", port_base))
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            squatter.listen()
+            d = app.start(server="rose")
+            d.find('[data-testid="nav-server"]').click()
+            d.wait_text('[data-testid="server-state"]', "Not running")
+            problem = d.text_of('[data-testid="server-problem"]') or ""
+            assert "in use" in problem and "another server may be using the port" in problem, problem
+            shot(d, "server-not-started-light")
+        finally:
+            squatter.close()
+        # Once the port is free, Start serves as usual.
+        d.find('[data-testid="server-toggle"]').click()
+        d.wait_text('[data-testid="server-state"]', "Running")
+        assert not d.find_all('[data-testid="server-problem"]')
+    except BaseException:
+        # The flows after this one need the session's app serving again.
+        app.restart()
+        raise
 
 
 def dark_shot(d, name: str) -> None:

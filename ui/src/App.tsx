@@ -1,14 +1,14 @@
 import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { Group, Panel, Separator } from "react-resizable-panels";
 import { Command, FolderOpen, History, ListChecks, Moon, Network, Plus, Send, Server, Sun, X } from "lucide-react";
-import type { HostStatus } from "./bindings";
 import * as api from "./api";
 import { Composer } from "./components/Composer";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { Palette } from "./components/Palette";
 import { Response } from "./components/Response";
 import { badgeOf, EnvironmentPicker, SavedRequests } from "./components/Sidebar";
 import { openSettings, readSetting, writeSetting } from "./settings";
-import { activeTab, subscribeServerLog, subscribeTasks, useStore, type View } from "./store";
+import { activeTab, subscribeServerLog, subscribeServerStatus, subscribeTasks, useStore, type View } from "./store";
 import { isOpen } from "./tasks";
 
 // The views besides Compose load when first opened: the window starts
@@ -107,7 +107,8 @@ export default function App() {
   const send = useStore((s) => s.send);
   const cancel = useStore((s) => s.cancel);
   const setPalette = useStore((s) => s.setPalette);
-  const [status, setStatus] = useState<HostStatus | null>(null);
+  const status = useStore((s) => s.serverStatus);
+  const setStatus = useStore((s) => s.setServerStatus);
   const dark = theme === "dark";
 
   // Preferences are written only once the saved ones are read, so a start
@@ -126,17 +127,9 @@ export default function App() {
       .finally(() => void useStore.getState().loadWorkspace())
       .catch(() => undefined)
       .finally(() => setSettingsRead(true));
+    subscribeServerStatus();
     subscribeServerLog();
     subscribeTasks();
-    // The server starts with the app: its endpoints are adopted when it is
-    // up, and the window hears of each later start or stop (no polling, so
-    // an idle window stays idle).
-    void api
-      .serverWatch((s) => {
-        setStatus(s);
-        if (s.running) useStore.getState().adoptEndpoints(s.endpoints);
-      })
-      .catch(() => undefined);
   }, [setTheme]);
 
   useEffect(() => {
@@ -146,6 +139,9 @@ export default function App() {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      // A key something in the window already handled (Esc closing the
+      // palette, suggestions or a completion) is not also a shortcut.
+      if (e.defaultPrevented) return;
       const mod = e.ctrlKey || e.metaKey;
       if (mod && e.key === "Enter") {
         e.preventDefault();
@@ -160,7 +156,8 @@ export default function App() {
       } else if (mod && e.key.toLowerCase() === "t") {
         e.preventDefault();
         newTab();
-      } else if (mod && e.key.toLowerCase() === "w") {
+      } else if (mod && e.key.toLowerCase() === "w" && useStore.getState().view === "compose") {
+        // Only where the tab can be seen.
         e.preventDefault();
         closeTab(active);
       } else if (mod && e.key.toLowerCase() === "l") {
@@ -188,7 +185,7 @@ export default function App() {
       { id: "start", label: "Start the embedded server", run: () => void api.serverStart().then(setStatus) },
       { id: "stop", label: "Stop the embedded server", run: () => void api.serverStop().then(setStatus) },
     ],
-    [send, newTab, setView, dark, setTheme],
+    [send, newTab, setView, dark, setTheme, setStatus],
   );
 
   return (
@@ -261,13 +258,17 @@ export default function App() {
             </Panel>
           </Group>
         )}
-        <Suspense fallback={null}>
-          {view === "history" && <HistoryView />}
-          {view === "server" && <ServerView status={status} onStatus={setStatus} />}
-          {view === "tasks" && <TasksView />}
-          {view === "registry" && <RegistryView />}
-          {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
-        </Suspense>
+        {/* Keyed by view: a view that fails (its code did not load, say) takes
+            only itself down, and another view can still be opened. */}
+        <ErrorBoundary key={view}>
+          <Suspense fallback={null}>
+            {view === "history" && <HistoryView />}
+            {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+            {view === "tasks" && <TasksView />}
+            {view === "registry" && <RegistryView />}
+            {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
+          </Suspense>
+        </ErrorBoundary>
       </main>
       <Palette actions={actions} />
     </div>

@@ -5,6 +5,7 @@ import type {
   Event,
   Header,
   HostCall,
+  HostStatus,
   MethodInfo,
   SavedRequest,
   Summary,
@@ -112,6 +113,9 @@ type State = {
   historyVersion: number;
   /** Calls the embedded server answered, newest first (the last LOG_LIMIT). */
   serverCalls: HostCall[];
+  /** The embedded server's status, as it last published it. */
+  serverStatus: HostStatus | null;
+  setServerStatus: (status: HostStatus) => void;
   /** The open workspace, and the environment requests are sent in. */
   workspace: WorkspaceSummary | null;
   environment: string | null;
@@ -198,6 +202,8 @@ export const useStore = create<State>((set, get) => {
     paletteOpen: false,
     historyVersion: 0,
     serverCalls: [],
+    serverStatus: null,
+    setServerStatus: (serverStatus) => set({ serverStatus }),
     workspace: null,
     environment: null,
     loadWorkspace: async () => {
@@ -264,13 +270,17 @@ export const useStore = create<State>((set, get) => {
       const t = tab(draft);
       set((s) => ({ tabs: [...s.tabs, t], active: t.id, view: "compose" }));
     },
-    closeTab: (id) =>
+    closeTab: (id) => {
+      // A call still running in a closed tab would have nowhere to show.
+      const closing = get().tabs.find((t) => t.id === id)?.exchange;
+      if (closing?.running && closing.id) void api.cancel(closing.id).catch(() => undefined);
       set((s) => {
         const tabs = s.tabs.filter((t) => t.id !== id);
         if (tabs.length === 0) tabs.push(tab());
         const active = s.active === id ? tabs[tabs.length - 1].id : s.active;
         return { tabs, active };
-      }),
+      });
+    },
     selectTab: (active) => set({ active, view: "compose" }),
     edit: (patch) => update(current().id, (t) => ({ ...t, draft: { ...t.draft, ...patch }, notice: null })),
     setMethods: (methods) => set({ methods }),
@@ -386,6 +396,24 @@ export function subscribeServerLog(): void {
     )
     .catch(() => {
       serverLogOpen = false;
+    });
+}
+
+let serverStatusOpen = false;
+
+/** Follows the embedded server's status (once per window): it starts with
+ * the app, so its endpoints are adopted once it is up; each later start or
+ * stop arrives too, with no polling. */
+export function subscribeServerStatus(): void {
+  if (serverStatusOpen) return;
+  serverStatusOpen = true;
+  void api
+    .serverWatch((status) => {
+      useStore.setState({ serverStatus: status });
+      if (status.running) useStore.getState().adoptEndpoints(status.endpoints);
+    })
+    .catch(() => {
+      serverStatusOpen = false;
     });
 }
 

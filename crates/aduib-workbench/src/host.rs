@@ -228,7 +228,14 @@ impl Host {
         if was_running {
             self.start().await
         } else {
-            Ok(self.status().await)
+            // A failed start of the last workspace says nothing about this one.
+            let running = self.running.lock().await;
+            self.published.send_if_modified(|published| {
+                let cleared = published.problem.take().is_some();
+                *published = status(running.as_ref());
+                cleared
+            });
+            Ok(self.published.borrow().clone())
         }
     }
 
@@ -355,6 +362,16 @@ mod tests {
             host.status().await.problem.as_deref(),
             Some(problem.as_str())
         );
+
+        // Another workspace has not failed yet.
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("workspace.toml"), "name = \"other\"\n").unwrap();
+        assert_eq!(
+            host.switch(other.path().into()).await.unwrap().problem,
+            None
+        );
+        changed(&mut watcher).await;
+        assert_eq!(watcher.borrow_and_update().problem, None);
 
         drop(taken);
         assert!(host.start().await.unwrap().running);

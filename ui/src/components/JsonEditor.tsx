@@ -116,9 +116,12 @@ export function JsonEditor({ value, onChange, schema, readOnly, dark = false, hi
   useEffect(() => {
     // A schema and theme picked after this one win, whichever loads first.
     let current = true;
-    void jsonExtensions(schema, dark).then((extensions) => {
-      if (current) view.current?.dispatch({ effects: language.current.reconfigure(extensions) });
-    });
+    jsonExtensions(schema, dark)
+      .then((extensions) => {
+        if (current) view.current?.dispatch({ effects: language.current.reconfigure(extensions) });
+      })
+      // Without its schema support the editor still checks JSON syntax.
+      .catch((error: unknown) => console.error("the schema editor did not load", error));
     return () => {
       current = false;
     };
