@@ -54,6 +54,13 @@ describe("toRequest", () => {
     expect(toRequest(fromRequest(request))).toEqual(request);
   });
 
+  it("reopens an interactive gRPC stream as one, not as a unary call", () => {
+    const draft = { ...newDraft(), kind: "grpc" as const, target: "127.0.0.1:17103", method: "aduib.demo.v1.RichService/Chat", mode: "bidi" as const };
+    const request = toRequest(draft);
+    expect(request).toMatchObject({ kind: "grpc", interactive: true });
+    expect(toRequest(fromRequest(request))).toEqual(request);
+  });
+
   it("round-trips through fromRequest", () => {
     const draft = { ...newDraft(), headers: "X-Trace: 1", timeoutMs: "900" };
     const again = toRequest(fromRequest(toRequest(draft)));

@@ -178,6 +178,8 @@ export function fromRequest(request: Request): Draft {
       return {
         ...base, kind: "grpc", target: request.target, method: request.method, body: request.body, headers, timeoutMs,
         tls: request.tls ?? null,
+        // Until the method's descriptor says which stream it is.
+        mode: request.interactive ? "bidi" : "unary",
       };
     case "thrift":
       return {

@@ -114,6 +114,12 @@ export function Composer({ dark, functions }: { dark: boolean; functions: string
     return [];
   }, [draft.kind, methods, functions, historyMethods]);
 
+  // A gRPC method's mode is its descriptor's: a request reopened from history
+  // or a saved file takes it once the methods are known.
+  useEffect(() => {
+    if (draft.kind === "grpc" && method && method.mode !== draft.mode) edit({ mode: method.mode });
+  }, [draft.kind, draft.mode, method, edit]);
+
   const pickMethod = (name: string) => {
     const info = methods.find((m) => m.name === name);
     if (info && draft.kind === "grpc") {

@@ -53,6 +53,7 @@ export function MethodInput({
             e.preventDefault();
             pick(matches[index]);
           } else if (e.key === "Escape") {
+            e.preventDefault();
             setOpen(false);
           }
         }}

@@ -12,7 +12,11 @@ export default function PaletteList({ actions }: { actions: Action[] }) {
           <Command.Input
             autoFocus
             placeholder="Type a command…"
-            onKeyDown={(e) => e.key === "Escape" && setOpen(false)}
+            onKeyDown={(e) => {
+              if (e.key !== "Escape") return;
+              e.preventDefault();
+              setOpen(false);
+            }}
             className="w-full border-b border-zinc-200 bg-transparent px-4 py-3 outline-none dark:border-zinc-700"
           />
           <Command.List className="max-h-80 overflow-auto p-1.5">

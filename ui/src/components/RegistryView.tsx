@@ -7,6 +7,7 @@ import type { AduibTransport, FanoutReport, InstanceView, NamespaceView, Registr
 import * as api from "../api";
 import { newDraft } from "../compose";
 import { diffRows, pretty } from "../diff";
+import { fanoutFailed } from "../fanout";
 import { ms } from "../format";
 import { useStore } from "../store";
 import { DiffRows } from "./DiffRows";
@@ -14,7 +15,10 @@ import { DiffRows } from "./DiffRows";
 const PAGE = 100;
 /** The metadata shown at a glance; the rest is in the row's tooltip. */
 const SHOWN_METADATA = ["protocol", "scheme", "service_name", "version"];
-const GROUP_COLORS = ["bg-emerald-500", "bg-amber-500", "bg-rose-500", "bg-sky-500", "bg-violet-500"];
+// Answer groups are told apart by letter; the dot says whether the instance
+// answered (emerald) or failed (rose), never which group it is in.
+const GROUP_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
 
 function transportOf(t: string | undefined): AduibTransport {
   return t === "rest" || t === "grpc" || t === "thrift" ? t : "jsonrpc";
@@ -261,7 +265,7 @@ export function RegistryView() {
           </div>
           <div className="min-w-0 flex-1 overflow-auto">
             {service ? (
-              <ServicePanel target={target} service={service} instances={instances} stale={stale} onRefresh={loadInstances} />
+              <ServicePanel key={service} target={target} service={service} instances={instances} stale={stale} onRefresh={loadInstances} />
             ) : (
               <p className="p-6 text-xs text-zinc-400">Pick a service to see its instances.</p>
             )}
@@ -447,12 +451,21 @@ function ServicePanel({
               {report.results.map((r) => (
                 <div key={r.instance} className="rounded-md border border-zinc-200 p-2 dark:border-zinc-800" data-testid="fanout-result">
                   <div className="mb-1 flex items-center gap-1.5 text-[11px]">
-                    <span className={`h-2 w-2 rounded-full ${GROUP_COLORS[r.group % GROUP_COLORS.length]}`} title={`answer ${r.group + 1}`} />
+                    <span
+                      className={`h-2 w-2 rounded-full ${fanoutFailed(r) ? "bg-rose-500" : "bg-emerald-500"}`}
+                      title={fanoutFailed(r) ? "failed" : "answered"}
+                      data-testid="fanout-dot"
+                    />
                     <span className="font-mono">{r.instance}</span>
                     <span className="text-zinc-400">{r.transport}</span>
+                    {report.distinct > 1 && (
+                      <span className="rounded bg-zinc-100 px-1 font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" title="instances with the same letter answered alike">
+                        answer {GROUP_LETTERS[r.group % GROUP_LETTERS.length]}
+                      </span>
+                    )}
                     <span className="ml-auto tabular-nums text-zinc-500">{ms(r.latency_ms)}</span>
                   </div>
-                  <pre className="max-h-40 overflow-auto whitespace-pre-wrap break-all font-mono text-[11px] text-zinc-700 dark:text-zinc-300">
+                  <pre className={`max-h-40 overflow-auto whitespace-pre-wrap break-all font-mono text-[11px] ${fanoutFailed(r) ? "text-rose-700 dark:text-rose-300" : "text-zinc-700 dark:text-zinc-300"}`}>
                     {r.error ? `error: ${r.error.message}` : JSON.stringify((r.response as { result?: unknown; error?: unknown } | null)?.result ?? (r.response as { error?: unknown } | null)?.error ?? null, null, 1)}
                   </pre>
                 </div>

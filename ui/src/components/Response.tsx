@@ -117,6 +117,13 @@ export function Response({ exchange, dark }: { exchange: ExchangeView | null; da
           {messages > 0 && <div className="mt-1 text-xs opacity-80">What arrived before the failure is kept below.</div>}
         </div>
       )}
+      {!exchange.error && exchange.status && !exchange.status.ok && exchange.status.message && (
+        // A gRPC or Aduib error status: its message, not only its code.
+        <div className="mx-3 mt-3 rounded-md border border-rose-200 bg-rose-50 px-3 py-2 text-rose-800 dark:border-rose-900 dark:bg-rose-950/50 dark:text-rose-200" data-testid="response-status-message">
+          <div className="font-medium">{exchange.status.message}</div>
+          {messages > 1 && <div className="mt-1 text-xs opacity-80">The messages that came before it are kept below.</div>}
+        </div>
+      )}
       <div className="min-h-0 flex-1">
         {current === "body" && (
           <div className="relative h-full" data-testid="response-body">
