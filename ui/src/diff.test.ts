@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { diffRows, pretty } from "./diff";
+import { diffRows, pretty, withoutCallNoise } from "./diff";
 
 describe("diffRows", () => {
   it("pairs a changed line with its replacement and keeps the rest aligned", () => {
@@ -16,5 +16,24 @@ describe("diffRows", () => {
 
   it("finds nothing to mark in equal texts", () => {
     expect(diffRows("x\ny", "x\ny").every((r) => r.kind === "same")).toBe(true);
+  });
+});
+
+describe("withoutCallNoise", () => {
+  it("drops an envelope's id and its metadata's timestamp and duration, nothing else", () => {
+    const envelope = { aduib_rpc: "2.0", id: "a", status: "success", result: { id: 7 }, metadata: { timestamp_ms: 1, duration_ms: 2, trace: "t" } };
+    expect(withoutCallNoise(envelope)).toEqual({ aduib_rpc: "2.0", status: "success", result: { id: 7 }, metadata: { trace: "t" } });
+    expect(envelope.id).toBe("a");
+  });
+
+  it("makes two runs of the same call diff as identical", () => {
+    const run = (id: string, at: number) => ({ aduib_rpc: "2.0", id, status: "success", result: 3, metadata: { timestamp_ms: at, duration_ms: 0 } });
+    const rows = diffRows(pretty(withoutCallNoise(run("a", 1))), pretty(withoutCallNoise(run("b", 2))));
+    expect(rows.every((r) => r.kind === "same")).toBe(true);
+  });
+
+  it("leaves what is not an envelope alone", () => {
+    const message = { id: 1, name: "row" };
+    expect(withoutCallNoise(message)).toBe(message);
   });
 });

@@ -34,3 +34,21 @@ export function diffRows(a: string, b: string): DiffRow[] {
   flush([]);
   return rows;
 }
+
+/** An Aduib envelope without what differs between any two calls (its id,
+ * and its metadata's timestamp and duration), for a diff of what matters.
+ * Anything that is not an envelope is returned as it is. */
+export function withoutCallNoise(message: unknown): unknown {
+  if (typeof message !== "object" || message === null || !("aduib_rpc" in message)) return message;
+  const rest: Record<string, unknown> = { ...(message as Record<string, unknown>) };
+  delete rest.id;
+  const metadata = rest.metadata;
+  if (typeof metadata === "object" && metadata !== null && !Array.isArray(metadata)) {
+    const kept: Record<string, unknown> = { ...(metadata as Record<string, unknown>) };
+    delete kept.timestamp_ms;
+    delete kept.duration_ms;
+    if (Object.keys(kept).length > 0) rest.metadata = kept;
+    else delete rest.metadata;
+  }
+  return rest;
+}

@@ -5,7 +5,7 @@ import { Columns2, Copy, ExternalLink, History as HistoryIcon, RotateCcw, Search
 import type { Detail, Entry, Event, Outcome } from "../bindings";
 import * as api from "../api";
 import { asAduib, asCurl, asGrpcurl } from "../copyas";
-import { diffRows, pretty } from "../diff";
+import { diffRows, pretty, withoutCallNoise } from "../diff";
 import { DiffRows } from "./DiffRows";
 import { bytes, ms, when } from "../format";
 import { useStore } from "../store";
@@ -189,15 +189,26 @@ function DetailPane({ detail, onOpen, onRerun }: { detail: Detail; onOpen: () =>
 
 
 function DiffView({ pair, onClose }: { pair: [Detail, Detail]; onClose: () => void }) {
-  const [a, b] = pair;
-  const doc = (d: Detail) => pretty({ request: d.request, messages: messagesOf(d.events), outcome: d.entry.outcome });
-  const rows = useMemo(() => diffRows(doc(a), doc(b)), [a, b]);
+  // The older exchange on the left, as in any diff.
+  const [a, b] = pair[0].entry.started_at_ms <= pair[1].entry.started_at_ms ? pair : [pair[1], pair[0]];
+  const [quiet, setQuiet] = useState(true);
+  const rows = useMemo(() => {
+    const doc = (d: Detail) => {
+      const messages = messagesOf(d.events);
+      return pretty({ request: d.request, messages: quiet ? messages.map(withoutCallNoise) : messages, outcome: d.entry.outcome });
+    };
+    return diffRows(doc(a), doc(b));
+  }, [a, b, quiet]);
   const changed = rows.filter((r) => r.kind !== "same").length;
   return (
     <div className="flex h-full min-h-0 flex-col" data-testid="diff">
       <div className="flex items-center gap-3 border-b border-zinc-200 p-3 dark:border-zinc-800">
         <button onClick={onClose} className="rounded border border-zinc-300 px-2 py-1 text-xs dark:border-zinc-700">← History</button>
         <span className="text-zinc-500" data-testid="diff-summary">{changed === 0 ? "The two exchanges are identical." : `${changed} lines differ`}</span>
+        <label className="ml-auto flex items-center gap-1.5 text-xs text-zinc-500" title="Envelope ids and metadata timestamps and durations differ on every call">
+          <input type="checkbox" checked={quiet} onChange={(e) => setQuiet(e.target.checked)} data-testid="diff-quiet" />
+          Ignore ids and times
+        </label>
       </div>
       <div className="grid grid-cols-2 border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800">
         {[a, b].map((d) => (
