@@ -229,12 +229,9 @@ impl Host {
             self.start().await
         } else {
             // A failed start of the last workspace says nothing about this one.
-            let running = self.running.lock().await;
-            self.published.send_if_modified(|published| {
-                let cleared = published.problem.take().is_some();
-                *published = status(running.as_ref());
-                cleared
-            });
+            let _running = self.running.lock().await;
+            self.published
+                .send_if_modified(|published| published.problem.take().is_some());
             Ok(self.published.borrow().clone())
         }
     }
