@@ -223,11 +223,6 @@ async fn history_get(state: State<'_, App>, id: String) -> Result<Option<Detail>
 }
 
 #[tauri::command]
-async fn server_status(state: State<'_, App>) -> Result<HostStatus, WorkbenchError> {
-    Ok(state.host.status().await)
-}
-
-#[tauri::command]
 async fn server_start(state: State<'_, App>) -> Result<HostStatus, WorkbenchError> {
     state.host.start().await
 }
@@ -639,7 +634,6 @@ fn main() -> anyhow::Result<()> {
             end_stream,
             history_query,
             history_get,
-            server_status,
             server_start,
             server_stop,
             server_watch,

@@ -108,7 +108,6 @@ export default function App() {
   const cancel = useStore((s) => s.cancel);
   const setPalette = useStore((s) => s.setPalette);
   const status = useStore((s) => s.serverStatus);
-  const setStatus = useStore((s) => s.setServerStatus);
   const dark = theme === "dark";
 
   // Preferences are written only once the saved ones are read, so a start
@@ -182,10 +181,10 @@ export default function App() {
       { id: "task", label: "Run the request as a long task", run: () => void useStore.getState().submitTask() },
       { id: "workspace", label: "Open a workspace folder…", run: () => setView("workspace") },
       { id: "theme", label: dark ? "Switch to light theme" : "Switch to dark theme", run: () => setTheme(dark ? "light" : "dark") },
-      { id: "start", label: "Start the embedded server", run: () => void api.serverStart().then(setStatus) },
-      { id: "stop", label: "Stop the embedded server", run: () => void api.serverStop().then(setStatus) },
+      { id: "start", label: "Start the embedded server", run: () => void api.serverStart().catch(() => undefined) },
+      { id: "stop", label: "Stop the embedded server", run: () => void api.serverStop().catch(() => undefined) },
     ],
-    [send, newTab, setView, dark, setTheme, setStatus],
+    [send, newTab, setView, dark, setTheme],
   );
 
   return (
@@ -263,10 +262,10 @@ export default function App() {
         <ErrorBoundary key={view}>
           <Suspense fallback={null}>
             {view === "history" && <HistoryView />}
-            {view === "server" && <ServerView status={status} onStatus={setStatus} />}
+            {view === "server" && <ServerView />}
             {view === "tasks" && <TasksView />}
             {view === "registry" && <RegistryView />}
-            {view === "workspace" && <WorkspaceView onStatus={setStatus} />}
+            {view === "workspace" && <WorkspaceView />}
           </Suspense>
         </ErrorBoundary>
       </main>

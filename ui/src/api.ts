@@ -48,7 +48,6 @@ export const sendMessage = (id: string, data: unknown) => invoke<void>("send_mes
 export const endStream = (id: string) => invoke<void>("end_stream", { id });
 export const historyQuery = (query: Query) => invoke<Entry[]>("history_query", { query });
 export const historyGet = (id: string) => invoke<Detail | null>("history_get", { id });
-export const serverStatus = () => invoke<HostStatus>("server_status");
 export const serverStart = () => invoke<HostStatus>("server_start");
 export const serverStop = () => invoke<HostStatus>("server_stop");
 export const grpcMethods = (target: GrpcTarget) => invoke<MethodInfo[]>("grpc_methods", { target });

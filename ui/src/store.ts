@@ -115,7 +115,6 @@ type State = {
   serverCalls: HostCall[];
   /** The embedded server's status, as it last published it. */
   serverStatus: HostStatus | null;
-  setServerStatus: (status: HostStatus) => void;
   /** The open workspace, and the environment requests are sent in. */
   workspace: WorkspaceSummary | null;
   environment: string | null;
@@ -203,7 +202,6 @@ export const useStore = create<State>((set, get) => {
     historyVersion: 0,
     serverCalls: [],
     serverStatus: null,
-    setServerStatus: (serverStatus) => set({ serverStatus }),
     workspace: null,
     environment: null,
     loadWorkspace: async () => {

@@ -2,12 +2,12 @@
 // it serves, and a live log of the calls it answers.
 import { useState } from "react";
 import { Play, Server, Square } from "lucide-react";
-import type { HostStatus } from "../bindings";
 import * as api from "../api";
 import { ms, when } from "../format";
 import { useStore } from "../store";
 
-export function ServerView({ status, onStatus }: { status: HostStatus | null; onStatus: (s: HostStatus) => void }) {
+export function ServerView() {
+  const status = useStore((s) => s.serverStatus);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const calls = useStore((s) => s.serverCalls);
@@ -16,7 +16,8 @@ export function ServerView({ status, onStatus }: { status: HostStatus | null; on
     setBusy(true);
     setProblem(null);
     try {
-      onStatus(status?.running ? await api.serverStop() : await api.serverStart());
+      // The new status arrives on the server's status channel.
+      await (status?.running ? api.serverStop() : api.serverStart());
     } catch (e) {
       setProblem(api.errorText(e));
     } finally {

@@ -2,11 +2,9 @@
 // and the files that could not be read.
 import { useState } from "react";
 import { FolderOpen, TriangleAlert } from "lucide-react";
-import type { HostStatus } from "../bindings";
-import * as api from "../api";
 import { useStore } from "../store";
 
-export function WorkspaceView({ onStatus }: { onStatus: (s: HostStatus) => void }) {
+export function WorkspaceView() {
   const workspace = useStore((s) => s.workspace);
   const { openWorkspace, environment, setEnvironment } = useStore();
   const [dir, setDir] = useState("");
@@ -18,10 +16,8 @@ export function WorkspaceView({ onStatus }: { onStatus: (s: HostStatus) => void 
     const problem = await openWorkspace(dir);
     setProblem(problem);
     setBusy(false);
-    if (!problem) {
-      setDir("");
-      void api.serverStatus().then(onStatus);
-    }
+    // The server follows the workspace; its new status arrives on its channel.
+    if (!problem) setDir("");
   };
 
   return (
